@@ -1,1 +1,27 @@
+//! micrornn: character-level recurrent models for microcontrollers.
+//!
+//! `#![no_std]`, no `alloc`: everything here runs on a Cortex-M0 as well as on the host.
+//!
+//! - [`vocab`]: characters ↔ tokens (start, end, sorted characters);
+//! - [`format`] and [`model`]: the `.mrnn` model file, validated and borrowed zero-copy;
+//! - [`cell`]: the recurrent cells, each with an integer-only and a float step;
+//! - [`fixed`]: fixed-point formats, requantization, tanh and exp without floating point;
+//! - [`rng`], [`sampler`], [`generate`]: seeded sampling with temperature, top-k, min-p, prefix.
 #![no_std]
+#![deny(missing_docs)]
+
+pub mod cell;
+pub mod error;
+pub mod fixed;
+pub mod format;
+pub mod generate;
+pub mod kernels;
+pub mod model;
+pub mod rng;
+pub mod sampler;
+pub mod tensor;
+pub mod vocab;
+
+pub use cell::Net;
+pub use error::{Error, Result};
+pub use model::Model;

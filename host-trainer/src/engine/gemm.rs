@@ -1,0 +1,276 @@
+//! Single-precision matrix products: the only place the engine multiplies matrices.
+//!
+//! [`Backend::matmul`] computes `C (m,n) = A (m,k) @ B (k,n)` or `C += A @ B` on
+//! views whose extents were checked against their slices when the views were
+//! made, so the `unsafe` calls below only ever see in-bounds strides.
+//!
+//! Two implementations:
+//! - on x86-64 with AVX2 + FMA (detected at run time), the register-tiled kernel
+//!   of [`super::gemm_avx2`]: no packing, no allocation, `B` read in place (it
+//!   needs unit column stride, so callers hand it row-major or pre-transposed
+//!   copies); it wins on the engine's small products (32 × 128 × 128 per step);
+//! - everywhere else (and for any `B` with a column stride), `matrixmultiply::sgemm`.
+//!
+//! Both are single-threaded and deterministic: the same inputs give the same bits.
+
+/// How a product is stored into `C`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Update {
+    /// `C = A @ B`.
+    Write,
+    /// `C += A @ B`.
+    Add,
+}
+
+/// A read-only strided matrix view: element `(i, j)` is `data[i * rs + j * cs]`.
+///
+/// Invariant (checked by the constructors): every element lies inside `data`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Mat<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+    rs: usize,
+    cs: usize,
+}
+
+impl<'a> Mat<'a> {
+    /// Row-major `(rows, cols)` view of the start of `data`.
+    pub(crate) fn rows(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        Self::strided(data, rows, cols, cols, 1)
+    }
+
+    /// A view with explicit row and column strides; panics if it reaches past `data`.
+    pub(crate) fn strided(data: &'a [f32], rows: usize, cols: usize, rs: usize, cs: usize) -> Self {
+        assert!(
+            fits(data.len(), rows, cols, rs, cs),
+            "matrix view ({rows}, {cols}) strides ({rs}, {cs}) exceeds {} elements",
+            data.len()
+        );
+        Mat { data, rows, cols, rs, cs }
+    }
+
+    /// The transpose (no copy: the strides swap).
+    pub(crate) fn t(self) -> Self {
+        Mat { rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs, ..self }
+    }
+}
+
+/// A mutable, contiguous row-major `(rows, cols)` matrix.
+///
+/// Invariant (checked by the constructor): `rows * cols <= data.len()`.
+#[derive(Debug)]
+pub(crate) struct MatMut<'a> {
+    data: &'a mut [f32],
+    rows: usize,
+    cols: usize,
+}
+
+impl<'a> MatMut<'a> {
+    /// Row-major `(rows, cols)` view of the start of `data`; panics if `data` is too short.
+    pub(crate) fn rows(data: &'a mut [f32], rows: usize, cols: usize) -> Self {
+        assert!(
+            rows.checked_mul(cols).is_some_and(|n| n <= data.len()),
+            "output matrix ({rows}, {cols}) exceeds {} elements",
+            data.len()
+        );
+        MatMut { data, rows, cols }
+    }
+}
+
+/// Whether the last element of a `(rows, cols)` view with strides `(rs, cs)` is below `len`.
+fn fits(len: usize, rows: usize, cols: usize, rs: usize, cs: usize) -> bool {
+    if rows == 0 || cols == 0 {
+        return true;
+    }
+    let last = (rows - 1)
+        .checked_mul(rs)
+        .zip((cols - 1).checked_mul(cs))
+        .and_then(|(a, b)| a.checked_add(b));
+    last.is_some_and(|last| last < len)
+}
+
+/// Which matrix-multiply implementation this process can use.
+///
+/// Invariant: `avx2_fma` is true only if the CPU was detected to support AVX2 and FMA.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Backend {
+    avx2_fma: bool,
+}
+
+impl Backend {
+    /// The fastest implementation this CPU supports.
+    pub(crate) fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        let avx2_fma = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+        #[cfg(not(target_arch = "x86_64"))]
+        let avx2_fma = false;
+        Backend { avx2_fma }
+    }
+
+    /// The portable implementation (`matrixmultiply`), whatever the CPU; for tests.
+    #[cfg(test)]
+    pub(crate) fn portable() -> Self {
+        Backend { avx2_fma: false }
+    }
+
+    /// Whether AVX2 + FMA kernels are in use.
+    pub(crate) fn has_avx2_fma(self) -> bool {
+        self.avx2_fma
+    }
+
+    /// `C (m,n) = A (m,k) @ B (k,n)` or `C += A @ B`, single-threaded and deterministic.
+    ///
+    /// Panics if the shapes disagree.
+    pub(crate) fn matmul(self, a: Mat<'_>, b: Mat<'_>, c: MatMut<'_>, update: Update) {
+        assert_eq!(a.cols, b.rows, "inner dimensions of A @ B");
+        assert_eq!((c.rows, c.cols), (a.rows, b.cols), "shape of C");
+        let (m, k, n) = (a.rows, a.cols, b.cols);
+        if m == 0 || n == 0 {
+            return;
+        }
+        if k == 0 {
+            if update == Update::Write {
+                c.data[..m * n].fill(0.0);
+            }
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2_fma && b.cs == 1 {
+            let g = super::gemm_avx2::Gemm {
+                m,
+                n,
+                k,
+                a: a.data.as_ptr(),
+                rsa: a.rs,
+                csa: a.cs,
+                b: b.data.as_ptr(),
+                ldb: b.rs,
+                c: c.data.as_mut_ptr(),
+                ldc: n,
+                add: update == Update::Add,
+            };
+            // Safety: `avx2_fma` is only true when the CPU has AVX2 and FMA (see
+            // `detect`); `Mat`/`MatMut` guarantee every element (i < m, p < k, j < n)
+            // of A, B (unit column stride checked above) and C is inside its slice,
+            // and C is borrowed mutably, so it does not alias A or B.
+            unsafe { super::gemm_avx2::matmul(&g) };
+            return;
+        }
+        let beta = match update {
+            Update::Write => 0.0,
+            Update::Add => 1.0,
+        };
+        // Safety: the views' invariants put every addressed element of A, B and C
+        // inside its slice (strides fit in isize because they index a slice); C is a
+        // unique borrow with distinct elements (row stride n >= 1, column stride 1);
+        // with beta = 0, sgemm overwrites C without reading it.
+        unsafe {
+            matrixmultiply::sgemm(
+                m,
+                k,
+                n,
+                1.0,
+                a.data.as_ptr(),
+                a.rs as isize,
+                a.cs as isize,
+                b.data.as_ptr(),
+                b.rs as isize,
+                b.cs as isize,
+                beta,
+                c.data.as_mut_ptr(),
+                n as isize,
+                1,
+            )
+        };
+    }
+}
+
+/// Writes the transpose of the row-major `(rows, cols)` matrix `src` into `dst` as `(cols, rows)`.
+pub(crate) fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+    assert_eq!(src.len(), rows * cols, "transpose source");
+    assert_eq!(dst.len(), rows * cols, "transpose destination");
+    const BLOCK: usize = 16;
+    for i0 in (0..rows).step_by(BLOCK) {
+        for j0 in (0..cols).step_by(BLOCK) {
+            for i in i0..(i0 + BLOCK).min(rows) {
+                for j in j0..(j0 + BLOCK).min(cols) {
+                    dst[j * rows + i] = src[i * cols + j];
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Naive f64 product of strided views, the reference.
+    fn naive(a: &Mat<'_>, b: &Mat<'_>) -> Vec<f64> {
+        let mut c = vec![0.0f64; a.rows * b.cols];
+        for i in 0..a.rows {
+            for j in 0..b.cols {
+                let mut s = 0.0f64;
+                for p in 0..a.cols {
+                    s += a.data[i * a.rs + p * a.cs] as f64 * b.data[p * b.rs + j * b.cs] as f64;
+                }
+                c[i * b.cols + j] = s;
+            }
+        }
+        c
+    }
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        (0..n as u32).map(|i| ((i.wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 500.0 - 1.0).collect()
+    }
+
+    #[test]
+    fn matmul_matches_naive_for_all_edge_shapes() {
+        let backends = [Backend::detect(), Backend::portable()];
+        for backend in backends {
+            for &(m, k, n) in &[(1, 1, 1), (5, 7, 3), (6, 16, 16), (13, 9, 33), (7, 128, 30), (32, 20, 17), (3, 0, 4)] {
+                for a_transposed in [false, true] {
+                    let a_data = values(m * k + 3, 7);
+                    let a = if a_transposed {
+                        Mat::rows(&a_data, k, m).t()
+                    } else {
+                        Mat::rows(&a_data, m, k)
+                    };
+                    // B with a row stride wider than its width, as a sub-block.
+                    let b_data = values(k * (n + 2) + 1, 11);
+                    let b = Mat::strided(&b_data, k, n, n + 2, 1);
+                    let want = naive(&a, &b);
+                    for update in [Update::Write, Update::Add] {
+                        let mut c = vec![0.5f32; m * n + 2];
+                        backend.matmul(a, b, MatMut::rows(&mut c, m, n), update);
+                        let base = if update == Update::Add { 0.5 } else { 0.0 };
+                        for (idx, w) in want.iter().enumerate() {
+                            let got = c[idx] as f64 - base;
+                            assert!((got - w).abs() < 1e-4 * (1.0 + w.abs()), "{backend:?} {m}x{k}x{n} at {idx}: {got} vs {w}");
+                        }
+                        assert_eq!(&c[m * n..], &[0.5, 0.5], "wrote past C");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn transpose_round_trips() {
+        let src = values(37 * 21, 3);
+        let mut t = vec![0.0; src.len()];
+        let mut back = vec![0.0; src.len()];
+        transpose(&src, 37, 21, &mut t);
+        assert_eq!(t[5 * 37 + 2], src[2 * 21 + 5]);
+        transpose(&t, 21, 37, &mut back);
+        assert_eq!(back, src);
+    }
+
+    #[test]
+    #[should_panic(expected = "exceeds")]
+    fn views_past_the_slice_are_rejected() {
+        let data = [0.0f32; 11];
+        let _ = Mat::rows(&data, 3, 4);
+    }
+}

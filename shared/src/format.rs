@@ -1,0 +1,187 @@
+//! The model file (`.mrnn`): a fixed header, a postcard body, a CRC-32.
+//!
+//! ```text
+//! offset  size  field
+//! 0       4     magic "MRNN"
+//! 4       2     format version, u16 little-endian (= FORMAT_VERSION)
+//! 6       2     flags, u16 little-endian, reserved (= 0)
+//! 8       4     body length N, u32 little-endian
+//! 12      N     body: postcard encoding of `Body`
+//! 12+N    4     CRC-32 (ISO-HDLC, as zlib) of bytes 0..12+N, u32 little-endian
+//! ```
+//!
+//! Bytes after the CRC are ignored, so a model can sit at the start of a larger flash
+//! partition. The body holds the configuration, the vocabulary, the label names, a table
+//! of tensors and one data block; each tensor entry points into the data block with byte
+//! spans, so the int8 weights are borrowed from the file without copying.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The four bytes every model file starts with.
+pub const MAGIC: [u8; 4] = *b"MRNN";
+/// The format version this code writes and reads.
+pub const FORMAT_VERSION: u16 = 1;
+/// Bytes before the body.
+pub const HEADER_LEN: usize = 12;
+/// Bytes after the body (the CRC).
+pub const TRAILER_LEN: usize = 4;
+/// Most tensors a body may list.
+pub const MAX_TENSORS: usize = 32;
+
+const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+/// The recurrent cell a model uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CellKind {
+    /// Vanilla (Elman) RNN: `h' = tanh(W_x x + W_h h + b)`.
+    Rnn,
+    /// Gated recurrent unit.
+    Gru,
+    /// Long short-term memory.
+    Lstm,
+}
+
+/// What the model's output means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Task {
+    /// Next-character prediction: the output layer has one row per token.
+    Generate,
+    /// Many-to-one classification: the output layer has one row per label.
+    Classify,
+}
+
+/// Hyper-parameters that fix every tensor's shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    /// Recurrent cell.
+    pub cell: CellKind,
+    /// Task.
+    pub task: Task,
+    /// Number of stacked recurrent layers.
+    pub layers: u8,
+    /// Hidden units per layer.
+    pub hidden: u16,
+    /// Width of the learned character embedding; 0 = one-hot input.
+    pub embed: u16,
+    /// Number of tokens: characters + start + end.
+    pub vocab_size: u16,
+}
+
+/// A byte range inside the body's data block.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    /// Offset from the start of the data block.
+    pub offset: u32,
+    /// Length in bytes.
+    pub len: u32,
+}
+
+/// One quantized matrix: shape and where its bytes are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TensorEntry {
+    /// Rows (output units).
+    pub rows: u16,
+    /// Columns (inputs per row).
+    pub cols: u16,
+    /// `rows * cols` int8 weights, row-major.
+    pub weights: Span,
+    /// `rows` f32 little-endian scales: weight = int8 * scale.
+    pub scales: Span,
+    /// `rows` i32 little-endian Q16 biases, or empty.
+    pub bias: Span,
+}
+
+/// The postcard-encoded body of a model file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Body<'a> {
+    /// Hyper-parameters.
+    pub config: Config,
+    /// Sorted distinct characters, as UTF-8.
+    #[serde(borrow)]
+    pub vocab: &'a str,
+    /// Label names separated by `\n` (classification), empty for generation.
+    #[serde(borrow)]
+    pub labels: &'a str,
+    /// The tensors, in the order the cell defines.
+    pub tensors: heapless::Vec<TensorEntry, MAX_TENSORS>,
+    /// All tensor bytes.
+    #[serde(borrow)]
+    pub data: &'a [u8],
+}
+
+/// Writes a complete model file (header, body, CRC) into `out`; returns its length.
+pub fn encode(body: &Body<'_>, out: &mut [u8]) -> Result<usize> {
+    if out.len() < HEADER_LEN + TRAILER_LEN {
+        return Err(Error::BufferTooSmall {
+            what: "output buffer",
+            needed: HEADER_LEN + TRAILER_LEN,
+            capacity: out.len(),
+        });
+    }
+    let capacity = out.len();
+    let body_end = out.len() - TRAILER_LEN;
+    let body_len = postcard::to_slice(body, &mut out[HEADER_LEN..body_end])
+        .map_err(|_| Error::BufferTooSmall { what: "output buffer", needed: capacity + 1, capacity })?
+        .len();
+    out[0..4].copy_from_slice(&MAGIC);
+    out[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out[6..8].copy_from_slice(&0u16.to_le_bytes());
+    out[8..12].copy_from_slice(&(body_len as u32).to_le_bytes());
+    let end = HEADER_LEN + body_len;
+    let crc = CRC.checksum(&out[..end]);
+    out[end..end + TRAILER_LEN].copy_from_slice(&crc.to_le_bytes());
+    Ok(end + TRAILER_LEN)
+}
+
+/// Checks header and CRC and decodes the body, borrowing from `bytes`.
+///
+/// This validates the container only; [`crate::Model::load`] validates the contents.
+pub fn decode(bytes: &[u8]) -> Result<Body<'_>> {
+    let got = bytes.len();
+    if got < 4 {
+        return Err(Error::Truncated { needed: HEADER_LEN + TRAILER_LEN, got });
+    }
+    if bytes[0..4] != MAGIC {
+        return Err(Error::BadMagic);
+    }
+    if got < HEADER_LEN {
+        return Err(Error::Truncated { needed: HEADER_LEN + TRAILER_LEN, got });
+    }
+    let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+    if version != FORMAT_VERSION {
+        return Err(Error::UnsupportedVersion { found: version });
+    }
+    let flags = u16::from_le_bytes([bytes[6], bytes[7]]);
+    if flags != 0 {
+        return Err(Error::BadFlags { found: flags });
+    }
+    let body_len = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
+    let needed = HEADER_LEN.saturating_add(body_len).saturating_add(TRAILER_LEN);
+    if got < needed {
+        return Err(Error::Truncated { needed, got });
+    }
+    let end = HEADER_LEN + body_len;
+    let stored = u32::from_le_bytes([bytes[end], bytes[end + 1], bytes[end + 2], bytes[end + 3]]);
+    let computed = CRC.checksum(&bytes[..end]);
+    if stored != computed {
+        return Err(Error::CrcMismatch { stored, computed });
+    }
+    let (body, rest) =
+        postcard::take_from_bytes::<Body<'_>>(&bytes[HEADER_LEN..end]).map_err(|_| Error::Malformed)?;
+    if !rest.is_empty() {
+        return Err(Error::TrailingBytes);
+    }
+    Ok(body)
+}
+
+/// Total length of the model file at the start of `bytes`, read from its header, if the
+/// header is there and valid. Useful to cut a model out of a flash partition.
+pub fn file_len(bytes: &[u8]) -> Option<usize> {
+    if bytes.len() < HEADER_LEN || bytes[0..4] != MAGIC {
+        return None;
+    }
+    let body_len = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
+    Some(HEADER_LEN + body_len + TRAILER_LEN)
+}

@@ -1,0 +1,60 @@
+//! Generating one name: feed start and the prefix, then sample until end or the length limit.
+
+use crate::cell::Net;
+use crate::error::{Error, Result};
+use crate::rng::Rng;
+use crate::sampler::{sample, Settings};
+use crate::vocab::{Vocab, END, START};
+
+/// Generates one name with `net`, calling `emit` for each character (prefix included).
+///
+/// `logits` is scratch of at least `net.vocab_size()` elements. The start token is
+/// never emitted, and the end token is not allowed before the first character, so
+/// every name has at least one character. Returns the number of characters.
+/// Errors (bad settings, a prefix character outside the vocabulary, a prefix longer
+/// than `max_len`) are reported before anything is emitted.
+pub fn generate<N: Net>(
+    net: &mut N,
+    vocab: &Vocab<'_>,
+    settings: &Settings,
+    prefix: &str,
+    rng: &mut Rng,
+    logits: &mut [i32],
+    mut emit: impl FnMut(char),
+) -> Result<usize> {
+    settings.validate()?;
+    let v = net.vocab_size();
+    if logits.len() < v {
+        return Err(Error::BufferTooSmall { what: "logits buffer", needed: v, capacity: logits.len() });
+    }
+    let logits = &mut logits[..v];
+    let mut len = 0;
+    for c in prefix.chars() {
+        vocab.token(c)?;
+        len += 1;
+    }
+    if len > settings.max_len as usize {
+        return Err(Error::PrefixTooLong { len, max: settings.max_len as usize });
+    }
+    // Feed start, then the prefix.
+    net.reset();
+    net.step(START, logits);
+    for c in prefix.chars() {
+        emit(c);
+        net.step(vocab.token(c)?, logits);
+    }
+    // Sample until end or the length limit.
+    while len < settings.max_len as usize {
+        let allow_end = len > 0;
+        let allowed = |i: usize| i != START as usize && (allow_end || i != END as usize);
+        let Some(token) = sample(logits, allowed, settings, rng) else { break };
+        if token == END {
+            break;
+        }
+        let Some(c) = vocab.char_of(token) else { break };
+        emit(c);
+        len += 1;
+        net.step(token, logits);
+    }
+    Ok(len)
+}
