@@ -33,7 +33,11 @@ impl Batch {
             lens: Vec::with_capacity(seqs.len()),
         };
         for (n, (inp, tgt)) in seqs.iter().enumerate() {
-            assert_eq!(inp.len(), tgt.len(), "inputs and targets of one row differ in length");
+            assert_eq!(
+                inp.len(),
+                tgt.len(),
+                "inputs and targets of one row differ in length"
+            );
             b.inputs[n * steps..n * steps + inp.len()].copy_from_slice(inp);
             b.targets[n * steps..n * steps + tgt.len()].copy_from_slice(tgt);
             b.lens.push(inp.len());

@@ -1,5 +1,13 @@
 //! The laptop side of micrornn: data, training, evaluation, quantization, export, generation.
 
 pub mod batch;
+pub mod checkpoint;
+pub mod data;
 pub mod engine;
+pub mod eval;
+pub mod fsutil;
+pub mod host_model;
 pub mod params;
+pub mod quantize;
+pub mod train;
+pub mod train_config;

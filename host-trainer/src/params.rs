@@ -77,7 +77,13 @@ impl Dims {
         let (w_hh, rest) = rest.split_at(b);
         let (b_h, rest) = rest.split_at(c);
         let (w_out, b_out) = rest.split_at(d);
-        ParamsRef { w_in, w_hh, b_h, w_out, b_out }
+        ParamsRef {
+            w_in,
+            w_hh,
+            b_h,
+            w_out,
+            b_out,
+        }
     }
 
     /// Mutable version of [`Dims::split`].
@@ -88,7 +94,13 @@ impl Dims {
         let (w_hh, rest) = rest.split_at_mut(b);
         let (b_h, rest) = rest.split_at_mut(c);
         let (w_out, b_out) = rest.split_at_mut(d);
-        ParamsMut { w_in, w_hh, b_h, w_out, b_out }
+        ParamsMut {
+            w_in,
+            w_hh,
+            b_h,
+            w_out,
+            b_out,
+        }
     }
 }
 
@@ -98,7 +110,10 @@ mod tests {
 
     #[test]
     fn split_covers_every_parameter_once() {
-        let dims = Dims { vocab: 5, hidden: 3 };
+        let dims = Dims {
+            vocab: 5,
+            hidden: 3,
+        };
         assert_eq!(dims.param_count(), 5 * 3 + 9 + 3 + 5 * 3 + 5);
         let flat: Vec<f32> = (0..dims.param_count()).map(|i| i as f32).collect();
         let p = dims.split(&flat);

@@ -142,7 +142,9 @@ impl fmt::Display for Error {
             Error::UnsupportedVersion { found } => {
                 write!(f, "unsupported model format version {found}")
             }
-            Error::BadFlags { found } => write!(f, "reserved header flags are {found:#06x}, expected 0"),
+            Error::BadFlags { found } => {
+                write!(f, "reserved header flags are {found:#06x}, expected 0")
+            }
             Error::CrcMismatch { stored, computed } => write!(
                 f,
                 "model is damaged: CRC-32 is {computed:#010x}, file says {stored:#010x}"
@@ -158,22 +160,43 @@ impl fmt::Display for Error {
             Error::TensorCount { expected, found } => {
                 write!(f, "model has {found} tensors, its cell needs {expected}")
             }
-            Error::ShapeMismatch { tensor, expected, found } => write!(
+            Error::ShapeMismatch {
+                tensor,
+                expected,
+                found,
+            } => write!(
                 f,
                 "tensor {tensor} is {}x{}, configuration needs {}x{}",
                 found.0, found.1, expected.0, expected.1
             ),
-            Error::SpanLength { tensor, field, expected, found } => write!(
+            Error::SpanLength {
+                tensor,
+                field,
+                expected,
+                found,
+            } => write!(
                 f,
                 "tensor {tensor} {field}: {found} bytes, its shape needs {expected}"
             ),
-            Error::SpanOutOfRange { tensor, field, end, len } => write!(
+            Error::SpanOutOfRange {
+                tensor,
+                field,
+                end,
+                len,
+            } => write!(
                 f,
                 "tensor {tensor} {field}: ends at byte {end}, data block has {len}"
             ),
             Error::BadScale { tensor, row } => write!(f, "tensor {tensor} row {row}: bad scale"),
-            Error::BufferTooSmall { what, needed, capacity } => {
-                write!(f, "{what} too small: model needs {needed}, capacity is {capacity}")
+            Error::BufferTooSmall {
+                what,
+                needed,
+                capacity,
+            } => {
+                write!(
+                    f,
+                    "{what} too small: model needs {needed}, capacity is {capacity}"
+                )
             }
             Error::UnknownChar { ch } => write!(f, "character {ch:?} is not in the vocabulary"),
             Error::PrefixTooLong { len, max } => {

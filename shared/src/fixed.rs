@@ -51,7 +51,11 @@ pub fn scale_is_valid(bits: u32) -> bool {
 /// `e^x` in f64 for table building: range reduction by ln 2, then a Taylor series.
 const fn exp_f64(x: f64) -> f64 {
     const LN2: f64 = core::f64::consts::LN_2;
-    let k = if x >= 0.0 { (x / LN2 + 0.5) as i64 } else { (x / LN2 - 0.5) as i64 };
+    let k = if x >= 0.0 {
+        (x / LN2 + 0.5) as i64
+    } else {
+        (x / LN2 - 0.5) as i64
+    };
     let r = x - k as f64 * LN2;
     let (mut sum, mut term, mut n) = (1.0, 1.0, 1);
     while n < 30 {
@@ -199,7 +203,10 @@ mod tests {
         while x > -20 * ONE_Q16 {
             let want = libm::exp(x as f64 / 65536.0) * (1u32 << 22) as f64;
             let got = exp_q22(x) as f64;
-            assert!((got - want).abs() <= 1.0 + want * 2e-6, "x={x} got={got} want={want}");
+            assert!(
+                (got - want).abs() <= 1.0 + want * 2e-6,
+                "x={x} got={got} want={want}"
+            );
             x -= 331;
         }
         assert_eq!(exp_q22(i32::MIN), 0);

@@ -111,6 +111,11 @@ pub struct Body<'a> {
     pub data: &'a [u8],
 }
 
+/// CRC-32 (ISO-HDLC, the zlib/PNG polynomial) of `bytes`, as stored in the model file.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    CRC.checksum(bytes)
+}
+
 /// Writes a complete model file (header, body, CRC) into `out`; returns its length.
 pub fn encode(body: &Body<'_>, out: &mut [u8]) -> Result<usize> {
     if out.len() < HEADER_LEN + TRAILER_LEN {
@@ -123,7 +128,11 @@ pub fn encode(body: &Body<'_>, out: &mut [u8]) -> Result<usize> {
     let capacity = out.len();
     let body_end = out.len() - TRAILER_LEN;
     let body_len = postcard::to_slice(body, &mut out[HEADER_LEN..body_end])
-        .map_err(|_| Error::BufferTooSmall { what: "output buffer", needed: capacity + 1, capacity })?
+        .map_err(|_| Error::BufferTooSmall {
+            what: "output buffer",
+            needed: capacity + 1,
+            capacity,
+        })?
         .len();
     out[0..4].copy_from_slice(&MAGIC);
     out[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -141,13 +150,19 @@ pub fn encode(body: &Body<'_>, out: &mut [u8]) -> Result<usize> {
 pub fn decode(bytes: &[u8]) -> Result<Body<'_>> {
     let got = bytes.len();
     if got < 4 {
-        return Err(Error::Truncated { needed: HEADER_LEN + TRAILER_LEN, got });
+        return Err(Error::Truncated {
+            needed: HEADER_LEN + TRAILER_LEN,
+            got,
+        });
     }
     if bytes[0..4] != MAGIC {
         return Err(Error::BadMagic);
     }
     if got < HEADER_LEN {
-        return Err(Error::Truncated { needed: HEADER_LEN + TRAILER_LEN, got });
+        return Err(Error::Truncated {
+            needed: HEADER_LEN + TRAILER_LEN,
+            got,
+        });
     }
     let version = u16::from_le_bytes([bytes[4], bytes[5]]);
     if version != FORMAT_VERSION {
@@ -158,7 +173,9 @@ pub fn decode(bytes: &[u8]) -> Result<Body<'_>> {
         return Err(Error::BadFlags { found: flags });
     }
     let body_len = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
-    let needed = HEADER_LEN.saturating_add(body_len).saturating_add(TRAILER_LEN);
+    let needed = HEADER_LEN
+        .saturating_add(body_len)
+        .saturating_add(TRAILER_LEN);
     if got < needed {
         return Err(Error::Truncated { needed, got });
     }
@@ -168,8 +185,8 @@ pub fn decode(bytes: &[u8]) -> Result<Body<'_>> {
     if stored != computed {
         return Err(Error::CrcMismatch { stored, computed });
     }
-    let (body, rest) =
-        postcard::take_from_bytes::<Body<'_>>(&bytes[HEADER_LEN..end]).map_err(|_| Error::Malformed)?;
+    let (body, rest) = postcard::take_from_bytes::<Body<'_>>(&bytes[HEADER_LEN..end])
+        .map_err(|_| Error::Malformed)?;
     if !rest.is_empty() {
         return Err(Error::TrailingBytes);
     }

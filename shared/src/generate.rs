@@ -13,7 +13,7 @@ use crate::vocab::{Vocab, END, START};
 /// every name has at least one character. Returns the number of characters.
 /// Errors (bad settings, a prefix character outside the vocabulary, a prefix longer
 /// than `max_len`) are reported before anything is emitted.
-pub fn generate<N: Net>(
+pub fn generate<N: Net + ?Sized>(
     net: &mut N,
     vocab: &Vocab<'_>,
     settings: &Settings,
@@ -25,7 +25,11 @@ pub fn generate<N: Net>(
     settings.validate()?;
     let v = net.vocab_size();
     if logits.len() < v {
-        return Err(Error::BufferTooSmall { what: "logits buffer", needed: v, capacity: logits.len() });
+        return Err(Error::BufferTooSmall {
+            what: "logits buffer",
+            needed: v,
+            capacity: logits.len(),
+        });
     }
     let logits = &mut logits[..v];
     let mut len = 0;
@@ -34,7 +38,10 @@ pub fn generate<N: Net>(
         len += 1;
     }
     if len > settings.max_len as usize {
-        return Err(Error::PrefixTooLong { len, max: settings.max_len as usize });
+        return Err(Error::PrefixTooLong {
+            len,
+            max: settings.max_len as usize,
+        });
     }
     // Feed start, then the prefix.
     net.reset();
@@ -47,7 +54,9 @@ pub fn generate<N: Net>(
     while len < settings.max_len as usize {
         let allow_end = len > 0;
         let allowed = |i: usize| i != START as usize && (allow_end || i != END as usize);
-        let Some(token) = sample(logits, allowed, settings, rng) else { break };
+        let Some(token) = sample(logits, allowed, settings, rng) else {
+            break;
+        };
         if token == END {
             break;
         }

@@ -48,25 +48,50 @@ impl<'a> Model<'a> {
         check_range("layers", c.layers as usize, 1)?;
         check_range("hidden size", c.hidden as usize, MAX_HIDDEN)?;
         if c.embed != 0 {
-            return Err(Error::DimensionOutOfRange { what: "embedding width", value: c.embed as usize, max: 0 });
+            return Err(Error::DimensionOutOfRange {
+                what: "embedding width",
+                value: c.embed as usize,
+                max: 0,
+            });
         }
         let vocab = Vocab::new(body.vocab)?;
         if vocab.tokens() != c.vocab_size as usize {
-            return Err(Error::BadVocab { reason: "character count does not match vocab_size" });
+            return Err(Error::BadVocab {
+                reason: "character count does not match vocab_size",
+            });
         }
         let (v, h) = (vocab.tokens(), c.hidden as usize);
         if body.tensors.len() != RNN_TENSORS.len() {
-            return Err(Error::TensorCount { expected: RNN_TENSORS.len(), found: body.tensors.len() });
+            return Err(Error::TensorCount {
+                expected: RNN_TENSORS.len(),
+                found: body.tensors.len(),
+            });
         }
         let shapes = [(v, h, false), (h, h, true), (v, h, true)];
         let mut t = [None; 3];
-        for (i, (&(rows, cols, bias), entry)) in shapes.iter().zip(body.tensors.iter()).enumerate() {
-            t[i] = Some(tensor(RNN_TENSORS[i], entry, (rows, cols), bias, body.data)?);
+        for (i, (&(rows, cols, bias), entry)) in shapes.iter().zip(body.tensors.iter()).enumerate()
+        {
+            t[i] = Some(tensor(
+                RNN_TENSORS[i],
+                entry,
+                (rows, cols),
+                bias,
+                body.data,
+            )?);
         }
         let [Some(w_in), Some(w_hh), Some(w_out)] = t else {
-            return Err(Error::TensorCount { expected: 3, found: body.tensors.len() });
+            return Err(Error::TensorCount {
+                expected: 3,
+                found: body.tensors.len(),
+            });
         };
-        Ok(Model { config: c, vocab, w_in, w_hh, w_out })
+        Ok(Model {
+            config: c,
+            vocab,
+            w_in,
+            w_hh,
+            w_out,
+        })
     }
 
     /// Number of tokens `V`.
@@ -85,6 +110,12 @@ impl<'a> Model<'a> {
             .iter()
             .map(|t| t.rows * t.cols + if t.has_bias() { t.rows } else { 0 })
             .sum()
+    }
+
+    /// Bytes of RAM the integer path needs for this model besides the weights (which stay
+    /// in flash): hidden state (i16), pre-activation scratch (i32) and logits (i32).
+    pub fn ram_bytes(&self) -> usize {
+        self.hidden() * 2 + self.hidden() * 4 + self.vocab_size() * 4
     }
 
     /// Multiply-accumulates per generated character (recurrent and output matrices; the
@@ -111,30 +142,59 @@ fn tensor<'a>(
 ) -> Result<QTensor<'a>> {
     let found = (e.rows as usize, e.cols as usize);
     if found != shape {
-        return Err(Error::ShapeMismatch { tensor: name, expected: shape, found });
+        return Err(Error::ShapeMismatch {
+            tensor: name,
+            expected: shape,
+            found,
+        });
     }
     let (rows, cols) = shape;
     let weights = span(name, "weights", e.weights, rows * cols, data)?;
     let scales = span(name, "scales", e.scales, rows * 4, data)?;
-    let bias = span(name, "bias", e.bias, if with_bias { rows * 4 } else { 0 }, data)?;
+    let bias = span(
+        name,
+        "bias",
+        e.bias,
+        if with_bias { rows * 4 } else { 0 },
+        data,
+    )?;
     for r in 0..rows {
         let b = &scales[r * 4..r * 4 + 4];
         if !scale_is_valid(u32::from_le_bytes([b[0], b[1], b[2], b[3]])) {
-            return Err(Error::BadScale { tensor: name, row: r });
+            return Err(Error::BadScale {
+                tensor: name,
+                row: r,
+            });
         }
     }
     Ok(QTensor::new(rows, cols, weights, scales, bias))
 }
 
 /// Checks a span's length and bounds and returns its bytes.
-fn span<'a>(tensor: &'static str, field: &'static str, s: Span, expected: usize, data: &'a [u8]) -> Result<&'a [u8]> {
+fn span<'a>(
+    tensor: &'static str,
+    field: &'static str,
+    s: Span,
+    expected: usize,
+    data: &'a [u8],
+) -> Result<&'a [u8]> {
     let (offset, len) = (s.offset as usize, s.len as usize);
     if len != expected {
-        return Err(Error::SpanLength { tensor, field, expected, found: len });
+        return Err(Error::SpanLength {
+            tensor,
+            field,
+            expected,
+            found: len,
+        });
     }
     let end = offset.checked_add(len).filter(|&e| e <= data.len());
     match end {
         Some(end) => Ok(&data[offset..end]),
-        None => Err(Error::SpanOutOfRange { tensor, field, end: offset.saturating_add(len), len: data.len() }),
+        None => Err(Error::SpanOutOfRange {
+            tensor,
+            field,
+            end: offset.saturating_add(len),
+            len: data.len(),
+        }),
     }
 }

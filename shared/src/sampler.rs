@@ -29,7 +29,12 @@ pub const MAX_TEMPERATURE_MILLI: u32 = 100_000;
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { temperature_milli: 1000, top_k: 0, min_p_milli: 0, max_len: 24 }
+        Settings {
+            temperature_milli: 1000,
+            top_k: 0,
+            min_p_milli: 0,
+            max_len: 24,
+        }
     }
 }
 
@@ -37,13 +42,19 @@ impl Settings {
     /// Checks every field's range.
     pub fn validate(&self) -> Result<()> {
         if self.temperature_milli > MAX_TEMPERATURE_MILLI {
-            return Err(Error::BadSetting { what: "temperature must be in 0..=100" });
+            return Err(Error::BadSetting {
+                what: "temperature must be in 0..=100",
+            });
         }
         if self.min_p_milli > 1000 {
-            return Err(Error::BadSetting { what: "min-p must be in 0..=1" });
+            return Err(Error::BadSetting {
+                what: "min-p must be in 0..=1",
+            });
         }
         if self.max_len == 0 {
-            return Err(Error::BadSetting { what: "max length must be at least 1" });
+            return Err(Error::BadSetting {
+                what: "max length must be at least 1",
+            });
         }
         Ok(())
     }
@@ -52,12 +63,19 @@ impl Settings {
 /// Picks a token from `logits` (Q16) among the tokens for which `allowed` is true.
 ///
 /// Returns `None` only when no token is allowed.
-pub fn sample(logits: &[i32], allowed: impl Fn(usize) -> bool, s: &Settings, rng: &mut Rng) -> Option<u16> {
+pub fn sample(
+    logits: &[i32],
+    allowed: impl Fn(usize) -> bool,
+    s: &Settings,
+    rng: &mut Rng,
+) -> Option<u16> {
     // Most probable allowed token (ties: lowest id).
-    let best = (0..logits.len()).filter(|&i| allowed(i)).fold(None, |best: Option<usize>, i| match best {
-        Some(b) if logits[b] >= logits[i] => Some(b),
-        _ => Some(i),
-    })?;
+    let best = (0..logits.len())
+        .filter(|&i| allowed(i))
+        .fold(None, |best: Option<usize>, i| match best {
+            Some(b) if logits[b] >= logits[i] => Some(b),
+            _ => Some(i),
+        })?;
     if s.temperature_milli == 0 {
         return Some(best as u16);
     }
@@ -68,11 +86,19 @@ pub fn sample(logits: &[i32], allowed: impl Fn(usize) -> bool, s: &Settings, rng
         exp_q22(d.max(-64 << 16) as i32) as u64
     };
     let kth = top_k_threshold(logits, &allowed, s.top_k as usize);
-    let in_top_k = |i: usize| kth.is_none_or(|(kl, ki)| logits[i] > kl || (logits[i] == kl && i <= ki));
+    let in_top_k =
+        |i: usize| kth.is_none_or(|(kl, ki)| logits[i] > kl || (logits[i] == kl && i <= ki));
     let total: u64 = (0..logits.len()).filter(|&i| allowed(i)).map(weight).sum();
     let passes_min_p = |i: usize| weight(i) * 1000 >= s.min_p_milli as u64 * total;
     let any_passes = (0..logits.len()).any(|i| allowed(i) && in_top_k(i) && passes_min_p(i));
-    let kept = |i: usize| allowed(i) && if any_passes { in_top_k(i) && passes_min_p(i) } else { i == best };
+    let kept = |i: usize| {
+        allowed(i)
+            && if any_passes {
+                in_top_k(i) && passes_min_p(i)
+            } else {
+                i == best
+            }
+    };
     let kept_total: u64 = (0..logits.len()).filter(|&i| kept(i)).map(weight).sum();
     // Draw r uniformly in 0..kept_total and walk the cumulative weights.
     let r = rng.below(kept_total);
@@ -88,7 +114,11 @@ pub fn sample(logits: &[i32], allowed: impl Fn(usize) -> bool, s: &Settings, rng
 
 /// The `k`-th allowed token in the order (logit descending, id ascending), as
 /// `(logit, id)`, or `None` when `k` is 0 or keeps every token.
-fn top_k_threshold(logits: &[i32], allowed: &impl Fn(usize) -> bool, k: usize) -> Option<(i32, usize)> {
+fn top_k_threshold(
+    logits: &[i32],
+    allowed: &impl Fn(usize) -> bool,
+    k: usize,
+) -> Option<(i32, usize)> {
     let n_allowed = (0..logits.len()).filter(|&i| allowed(i)).count();
     if k == 0 || k >= n_allowed {
         return None;
@@ -125,17 +155,28 @@ mod tests {
 
     #[test]
     fn greedy_takes_the_best_allowed() {
-        let s = Settings { temperature_milli: 0, ..Settings::default() };
+        let s = Settings {
+            temperature_milli: 0,
+            ..Settings::default()
+        };
         let mut rng = Rng::new(1);
         // Token 0 is best but not allowed.
-        assert_eq!(sample(&[9 * Q, Q, 3 * Q, 3 * Q], |i| i != 0, &s, &mut rng), Some(2));
+        assert_eq!(
+            sample(&[9 * Q, Q, 3 * Q, 3 * Q], |i| i != 0, &s, &mut rng),
+            Some(2)
+        );
         assert_eq!(sample(&[Q, Q], |_| false, &s, &mut rng), None);
     }
 
     #[test]
     fn follows_softmax_probabilities() {
         // ln 1, ln 2, ln 3 → probabilities 1/6, 2/6, 3/6 among tokens 1..=3.
-        let l = [0, 0, (0.693147 * 65536.0) as i32, (1.098612 * 65536.0) as i32];
+        let l = [
+            0,
+            0,
+            (0.693147 * 65536.0) as i32,
+            (1.098612 * 65536.0) as i32,
+        ];
         let c = draw_counts(&l, &Settings::default(), 60_000);
         assert_eq!(c[0], 0);
         for (i, want) in [(1, 10_000), (2, 20_000), (3, 30_000)] {
@@ -145,15 +186,41 @@ mod tests {
 
     #[test]
     fn top_k_and_min_p_filter() {
-        let l = [0, 0, (0.693147 * 65536.0) as i32, (1.098612 * 65536.0) as i32];
-        let top2 = draw_counts(&l, &Settings { top_k: 2, ..Settings::default() }, 10_000);
+        let l = [
+            0,
+            0,
+            (0.693147 * 65536.0) as i32,
+            (1.098612 * 65536.0) as i32,
+        ];
+        let top2 = draw_counts(
+            &l,
+            &Settings {
+                top_k: 2,
+                ..Settings::default()
+            },
+            10_000,
+        );
         assert_eq!(top2[1], 0);
         assert!(top2[2] > 3_000 && top2[3] > 5_000, "{top2:?}");
         // p = 1/6, 1/3, 1/2: min-p 0.34 keeps only token 3.
-        let minp = draw_counts(&l, &Settings { min_p_milli: 340, ..Settings::default() }, 1_000);
+        let minp = draw_counts(
+            &l,
+            &Settings {
+                min_p_milli: 340,
+                ..Settings::default()
+            },
+            1_000,
+        );
         assert_eq!(minp, [0, 0, 0, 1_000]);
         // Nothing reaches 0.9: the best token is kept.
-        let none = draw_counts(&l, &Settings { min_p_milli: 900, ..Settings::default() }, 100);
+        let none = draw_counts(
+            &l,
+            &Settings {
+                min_p_milli: 900,
+                ..Settings::default()
+            },
+            100,
+        );
         assert_eq!(none, [0, 0, 0, 100]);
     }
 
@@ -161,15 +228,37 @@ mod tests {
     fn temperature_sharpens() {
         let l = [0, 0, 0, Q];
         let hot = draw_counts(&l, &Settings::default(), 10_000)[3];
-        let cold = draw_counts(&l, &Settings { temperature_milli: 250, ..Settings::default() }, 10_000)[3];
+        let cold = draw_counts(
+            &l,
+            &Settings {
+                temperature_milli: 250,
+                ..Settings::default()
+            },
+            10_000,
+        )[3];
         assert!(cold > hot + 2_000, "hot {hot} cold {cold}");
     }
 
     #[test]
     fn settings_ranges() {
         assert!(Settings::default().validate().is_ok());
-        assert!(Settings { min_p_milli: 1001, ..Settings::default() }.validate().is_err());
-        assert!(Settings { max_len: 0, ..Settings::default() }.validate().is_err());
-        assert!(Settings { temperature_milli: 100_001, ..Settings::default() }.validate().is_err());
+        assert!(Settings {
+            min_p_milli: 1001,
+            ..Settings::default()
+        }
+        .validate()
+        .is_err());
+        assert!(Settings {
+            max_len: 0,
+            ..Settings::default()
+        }
+        .validate()
+        .is_err());
+        assert!(Settings {
+            temperature_milli: 100_001,
+            ..Settings::default()
+        }
+        .validate()
+        .is_err());
     }
 }

@@ -15,11 +15,23 @@ pub struct QTensor<'a> {
 
 impl<'a> QTensor<'a> {
     /// Wraps borrowed bytes; lengths must match the shape (the loader checks this).
-    pub(crate) fn new(rows: usize, cols: usize, weights: &'a [u8], scales: &'a [u8], bias: &'a [u8]) -> Self {
+    pub(crate) fn new(
+        rows: usize,
+        cols: usize,
+        weights: &'a [u8],
+        scales: &'a [u8],
+        bias: &'a [u8],
+    ) -> Self {
         debug_assert_eq!(weights.len(), rows * cols);
         debug_assert_eq!(scales.len(), rows * 4);
         debug_assert!(bias.is_empty() || bias.len() == rows * 4);
-        QTensor { rows, cols, weights, scales, bias }
+        QTensor {
+            rows,
+            cols,
+            weights,
+            scales,
+            bias,
+        }
     }
 
     /// Row `r`'s int8 weights (as raw bytes; each is an `i8`).

@@ -29,13 +29,17 @@ impl<'a> Vocab<'a> {
         let mut len = 0;
         for c in chars.chars() {
             if prev.is_some_and(|p| p >= c) {
-                return Err(Error::BadVocab { reason: "characters not sorted and distinct" });
+                return Err(Error::BadVocab {
+                    reason: "characters not sorted and distinct",
+                });
             }
             prev = Some(c);
             len += 1;
         }
         if len == 0 {
-            return Err(Error::BadVocab { reason: "no characters" });
+            return Err(Error::BadVocab {
+                reason: "no characters",
+            });
         }
         if len + SPECIALS > MAX_TOKENS {
             return Err(Error::DimensionOutOfRange {
@@ -74,7 +78,9 @@ impl<'a> Vocab<'a> {
 
     /// The character of token `t`, or `None` for the special tokens and out-of-range ids.
     pub fn char_of(&self, t: u16) -> Option<char> {
-        (t as usize).checked_sub(SPECIALS).and_then(|i| self.chars.chars().nth(i))
+        (t as usize)
+            .checked_sub(SPECIALS)
+            .and_then(|i| self.chars.chars().nth(i))
     }
 }
 

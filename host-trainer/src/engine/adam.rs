@@ -24,7 +24,15 @@ pub struct Adam {
 impl Adam {
     /// Fresh state for `n` parameters with the default hyper-parameters.
     pub fn new(n: usize) -> Adam {
-        Adam { m: vec![0.0; n], v: vec![0.0; n], step: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }
+        Adam {
+            m: vec![0.0; n],
+            v: vec![0.0; n],
+            step: 0,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        }
     }
 
     /// One update with learning rate `lr`:
@@ -32,8 +40,16 @@ impl Adam {
     ///
     /// Panics if `params`, `grad` and the state differ in length.
     pub fn update(&mut self, params: &mut [f32], grad: &[f32], lr: f32) {
-        assert_eq!(params.len(), self.m.len(), "Adam state and parameters differ in length");
-        assert_eq!(grad.len(), self.m.len(), "Adam state and gradient differ in length");
+        assert_eq!(
+            params.len(),
+            self.m.len(),
+            "Adam state and parameters differ in length"
+        );
+        assert_eq!(
+            grad.len(),
+            self.m.len(),
+            "Adam state and gradient differ in length"
+        );
         self.step += 1;
         let t = self.step.min(i32::MAX as u64) as i32;
         let (b1, b2) = (self.beta1, self.beta2);
@@ -41,7 +57,10 @@ impl Adam {
         let c1 = (1.0 / (1.0 - (b1 as f64).powi(t))) as f32;
         let c2 = (1.0 / (1.0 - (b2 as f64).powi(t))) as f32;
         let (eps, decay) = (self.eps, lr * self.weight_decay);
-        let it = params.iter_mut().zip(grad).zip(self.m.iter_mut().zip(self.v.iter_mut()));
+        let it = params
+            .iter_mut()
+            .zip(grad)
+            .zip(self.m.iter_mut().zip(self.v.iter_mut()));
         for ((p, &g), (m, v)) in it {
             *m = b1 * *m + (1.0 - b1) * g;
             *v = b2 * *v + (1.0 - b2) * g * g;
@@ -56,7 +75,11 @@ impl Adam {
 /// The norm is accumulated in f64. A non-finite norm (NaN or infinite gradient)
 /// is returned as is and `grad` is left untouched, so the caller can skip the step.
 pub fn clip_grad_norm(grad: &mut [f32], max_norm: f32) -> f32 {
-    let norm = grad.iter().map(|&g| g as f64 * g as f64).sum::<f64>().sqrt() as f32;
+    let norm = grad
+        .iter()
+        .map(|&g| g as f64 * g as f64)
+        .sum::<f64>()
+        .sqrt() as f32;
     if norm.is_finite() && norm > max_norm {
         let k = max_norm / norm;
         grad.iter_mut().for_each(|g| *g *= k);
@@ -88,7 +111,10 @@ mod tests {
         let mut adam = Adam::new(3);
         let mut p = vec![1.0f32, 1.0, 1.0];
         adam.update(&mut p, &[0.5, -2.0, 0.0], 0.1);
-        assert!((p[0] - 0.9).abs() < 1e-6 && (p[1] - 1.1).abs() < 1e-6 && p[2] == 1.0, "{p:?}");
+        assert!(
+            (p[0] - 0.9).abs() < 1e-6 && (p[1] - 1.1).abs() < 1e-6 && p[2] == 1.0,
+            "{p:?}"
+        );
         assert_eq!(adam.step, 1);
         // Weight decay shrinks even with a zero gradient.
         adam.weight_decay = 0.5;
@@ -104,6 +130,9 @@ mod tests {
             let g = [2.0 * (p[0] - 1.0), 2.0 * (p[1] + 0.5)];
             adam.update(&mut p, &g, 0.01);
         }
-        assert!((p[0] - 1.0).abs() < 1e-2 && (p[1] + 0.5).abs() < 1e-2, "{p:?}");
+        assert!(
+            (p[0] - 1.0).abs() < 1e-2 && (p[1] + 0.5).abs() < 1e-2,
+            "{p:?}"
+        );
     }
 }

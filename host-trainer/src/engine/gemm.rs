@@ -47,12 +47,24 @@ impl<'a> Mat<'a> {
             "matrix view ({rows}, {cols}) strides ({rs}, {cs}) exceeds {} elements",
             data.len()
         );
-        Mat { data, rows, cols, rs, cs }
+        Mat {
+            data,
+            rows,
+            cols,
+            rs,
+            cs,
+        }
     }
 
     /// The transpose (no copy: the strides swap).
     pub(crate) fn t(self) -> Self {
-        Mat { rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs, ..self }
+        Mat {
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+            ..self
+        }
     }
 }
 
@@ -102,7 +114,8 @@ impl Backend {
     /// The fastest implementation this CPU supports.
     pub(crate) fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]
-        let avx2_fma = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+        let avx2_fma =
+            std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
         #[cfg(not(target_arch = "x86_64"))]
         let avx2_fma = false;
         Backend { avx2_fma }
@@ -222,14 +235,24 @@ mod tests {
     }
 
     fn values(n: usize, seed: u32) -> Vec<f32> {
-        (0..n as u32).map(|i| ((i.wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 500.0 - 1.0).collect()
+        (0..n as u32)
+            .map(|i| ((i.wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+            .collect()
     }
 
     #[test]
     fn matmul_matches_naive_for_all_edge_shapes() {
         let backends = [Backend::detect(), Backend::portable()];
         for backend in backends {
-            for &(m, k, n) in &[(1, 1, 1), (5, 7, 3), (6, 16, 16), (13, 9, 33), (7, 128, 30), (32, 20, 17), (3, 0, 4)] {
+            for &(m, k, n) in &[
+                (1, 1, 1),
+                (5, 7, 3),
+                (6, 16, 16),
+                (13, 9, 33),
+                (7, 128, 30),
+                (32, 20, 17),
+                (3, 0, 4),
+            ] {
                 for a_transposed in [false, true] {
                     let a_data = values(m * k + 3, 7);
                     let a = if a_transposed {
@@ -247,7 +270,10 @@ mod tests {
                         let base = if update == Update::Add { 0.5 } else { 0.0 };
                         for (idx, w) in want.iter().enumerate() {
                             let got = c[idx] as f64 - base;
-                            assert!((got - w).abs() < 1e-4 * (1.0 + w.abs()), "{backend:?} {m}x{k}x{n} at {idx}: {got} vs {w}");
+                            assert!(
+                                (got - w).abs() < 1e-4 * (1.0 + w.abs()),
+                                "{backend:?} {m}x{k}x{n} at {idx}: {got} vs {w}"
+                            );
                         }
                         assert_eq!(&c[m * n..], &[0.5, 0.5], "wrote past C");
                     }

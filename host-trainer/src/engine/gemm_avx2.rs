@@ -149,7 +149,11 @@ unsafe fn tile<const R: usize, const EDGE: bool>(g: &Gemm, t: &Tile, masks: [__m
         let cp = t.c.wrapping_add(r * g.ldc);
         for (half, &v) in acc_r.iter().enumerate() {
             let p = cp.wrapping_add(8 * half);
-            let v = if g.add { _mm256_add_ps(load::<EDGE>(p, masks[half]), v) } else { v };
+            let v = if g.add {
+                _mm256_add_ps(load::<EDGE>(p, masks[half]), v)
+            } else {
+                v
+            };
             store::<EDGE>(p, masks[half], v);
         }
     }

@@ -26,7 +26,10 @@ mod tests {
 
     #[test]
     fn same_seed_same_bytes_and_sane_ranges() {
-        let dims = Dims { vocab: 11, hidden: 16 };
+        let dims = Dims {
+            vocab: 11,
+            hidden: 16,
+        };
         let a = init_params(dims, 42);
         assert_eq!(a, init_params(dims, 42));
         assert_ne!(a, init_params(dims, 43));

@@ -124,10 +124,17 @@ mod tests {
 
     #[test]
     fn packs_time_major_longest_first() {
-        let rows: [(&[u16], &[u16]); 4] =
-            [(&[0, 5], &[5, 1]), (&[0, 6, 7], &[6, 7, 1]), (&[0], &[1]), (&[0, 8, 9], &[8, 9, 1])];
+        let rows: [(&[u16], &[u16]); 4] = [
+            (&[0, 5], &[5, 1]),
+            (&[0, 6, 7], &[6, 7, 1]),
+            (&[0], &[1]),
+            (&[0, 8, 9], &[8, 9, 1]),
+        ];
         let batch = Batch::from_sequences(rows);
-        let mut s = Shard::new(Dims { vocab: 10, hidden: 2 });
+        let mut s = Shard::new(Dims {
+            vocab: 10,
+            hidden: 2,
+        });
         s.pack(&batch, 0..4);
         assert_eq!(s.order, vec![1, 3, 0, 2]);
         assert_eq!(s.active, vec![4, 3, 2]);
@@ -137,7 +144,10 @@ mod tests {
         assert_eq!(s.tokens(), batch.tokens());
         assert_eq!(s.prev.len(), 5 * 2);
         s.pack(&batch, 2..3);
-        assert_eq!((s.order.clone(), s.active.clone(), s.tokens()), (vec![2], vec![1], 1));
+        assert_eq!(
+            (s.order.clone(), s.active.clone(), s.tokens()),
+            (vec![2], vec![1], 1)
+        );
         s.pack(&batch, 1..1);
         assert_eq!(s.tokens(), 0);
     }

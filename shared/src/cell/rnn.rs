@@ -31,12 +31,24 @@ impl<'a, 'w> RnnQ<'a, 'w> {
     pub fn new(model: Model<'a>, state: &'w mut [i16], scratch: &'w mut [i32]) -> Result<Self> {
         let (ns, na) = Self::needs(&model);
         if state.len() < ns {
-            return Err(Error::BufferTooSmall { what: "state buffer", needed: ns, capacity: state.len() });
+            return Err(Error::BufferTooSmall {
+                what: "state buffer",
+                needed: ns,
+                capacity: state.len(),
+            });
         }
         if scratch.len() < na {
-            return Err(Error::BufferTooSmall { what: "scratch buffer", needed: na, capacity: scratch.len() });
+            return Err(Error::BufferTooSmall {
+                what: "scratch buffer",
+                needed: na,
+                capacity: scratch.len(),
+            });
         }
-        let mut net = RnnQ { model, h: &mut state[..ns], pre: &mut scratch[..na] };
+        let mut net = RnnQ {
+            model,
+            h: &mut state[..ns],
+            pre: &mut scratch[..na],
+        };
         net.reset();
         Ok(net)
     }
@@ -119,18 +131,38 @@ impl<'a, 'w> RnnF<'a, 'w> {
     /// Binds weights to buffers; refuses inconsistent weights or small buffers.
     pub fn new(w: RnnWeights<'a>, state: &'w mut [f32], scratch: &'w mut [f32]) -> Result<Self> {
         let (v, h) = (w.vocab, w.hidden);
-        let lens = [w.w_in.len(), w.w_hh.len(), w.b_h.len(), w.w_out.len(), w.b_out.len()];
+        let lens = [
+            w.w_in.len(),
+            w.w_hh.len(),
+            w.b_h.len(),
+            w.w_out.len(),
+            w.b_out.len(),
+        ];
         if lens != [v * h, h * h, h, v * h, v] {
-            return Err(Error::BadSetting { what: "float weight lengths do not match vocab and hidden" });
+            return Err(Error::BadSetting {
+                what: "float weight lengths do not match vocab and hidden",
+            });
         }
         let (ns, na) = Self::needs(&w);
         if state.len() < ns {
-            return Err(Error::BufferTooSmall { what: "state buffer", needed: ns, capacity: state.len() });
+            return Err(Error::BufferTooSmall {
+                what: "state buffer",
+                needed: ns,
+                capacity: state.len(),
+            });
         }
         if scratch.len() < na {
-            return Err(Error::BufferTooSmall { what: "scratch buffer", needed: na, capacity: scratch.len() });
+            return Err(Error::BufferTooSmall {
+                what: "scratch buffer",
+                needed: na,
+                capacity: scratch.len(),
+            });
         }
-        let mut net = RnnF { w, h: &mut state[..ns], scratch: &mut scratch[..na] };
+        let mut net = RnnF {
+            w,
+            h: &mut state[..ns],
+            scratch: &mut scratch[..na],
+        };
         net.reset();
         Ok(net)
     }

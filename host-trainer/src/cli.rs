@@ -1,0 +1,170 @@
+//! The command line: every command, flag and default, with help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use micrornn::fixed::parse_milli;
+use micrornn::sampler::MAX_TEMPERATURE_MILLI;
+
+/// micrornn: train character-level RNNs on a laptop, quantize them to int8, and run
+/// them on microcontrollers.
+#[derive(Debug, Parser)]
+#[command(name = "micrornn", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a character RNN on names; writes M.mrnn (int8), M.ckpt (float) and M.val.txt.
+    Train(TrainArgs),
+    /// Mean cross-entropy of a model on names (.mrnn: integer path; .ckpt: float path).
+    Eval(EvalArgs),
+    /// Quantize a float checkpoint to an int8 model file.
+    Export(ExportArgs),
+    /// Show a model's configuration, vocabulary, size, RAM need and cost per character.
+    Inspect(InspectArgs),
+    /// Generate names (.mrnn: integer path; .ckpt: float path).
+    Generate(GenerateArgs),
+    /// Measure training throughput and sampling speed on this machine.
+    Bench(BenchArgs),
+}
+
+/// `micrornn train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Names to train on: a CSV file with a `name` column, or text with one name per line.
+    #[arg(long, default_value = "data/names.csv")]
+    pub data: PathBuf,
+    /// Model file to write; the checkpoint (.ckpt) and validation names (.val.txt) go beside it.
+    /// Default: model.mrnn, or beside the checkpoint given to --resume.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run saved in this checkpoint (same data; --epochs may extend it).
+    #[arg(long, value_name = "M.ckpt")]
+    pub resume: Option<PathBuf>,
+    /// Hidden units [default: 128].
+    #[arg(long)]
+    pub hidden: Option<usize>,
+    /// Passes over the training names [default: 30].
+    #[arg(long)]
+    pub epochs: Option<u32>,
+    /// Names per mini-batch [default: 64].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Peak learning rate (Adam; warm-up, then cosine decay) [default: 0.004].
+    #[arg(long)]
+    pub lr: Option<f32>,
+    /// Largest gradient norm [default: 1.0].
+    #[arg(long)]
+    pub clip: Option<f32>,
+    /// Seed for weights, validation split and batch order [default: 1].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads; the same seed and thread count give the same bytes [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Fraction of distinct names held out for validation [default: 0.1].
+    #[arg(long)]
+    pub val_frac: Option<f64>,
+    /// No progress bar (epoch lines are still printed).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `micrornn eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Model: .mrnn (integer path) or .ckpt (float path).
+    #[arg(long, default_value = "model.mrnn")]
+    pub model: PathBuf,
+    /// Names to evaluate (CSV with a `name` column, or one per line), e.g. model.val.txt.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `micrornn export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Float checkpoint to quantize.
+    #[arg(long, value_name = "M.ckpt")]
+    pub model: PathBuf,
+    /// Model file to write.
+    #[arg(long, value_name = "M.mrnn")]
+    pub out: PathBuf,
+}
+
+/// `micrornn inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Model file (.mrnn or .ckpt).
+    pub model: PathBuf,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `micrornn generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Model: .mrnn (integer path, what the chip runs) or .ckpt (float path).
+    #[arg(long, default_value = "model.mrnn")]
+    pub model: PathBuf,
+    /// Number of names.
+    #[arg(short = 'n', long = "count", default_value_t = 10)]
+    pub count: u32,
+    /// Seed of the sampler; the same seed gives the same names.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Temperature, 0..=100 with up to 3 decimals; 0 = greedy.
+    #[arg(long, default_value = "1", value_parser = parse_temperature)]
+    pub temperature: u32,
+    /// Keep only the K most probable characters; 0 = all.
+    #[arg(long, default_value_t = 0)]
+    pub top_k: u16,
+    /// Drop characters whose probability is below P (0..=1, up to 3 decimals); 0 = off.
+    #[arg(long, default_value = "0", value_parser = parse_probability)]
+    pub min_p: u32,
+    /// Every name starts with this.
+    #[arg(long, default_value = "")]
+    pub prefix: String,
+    /// Maximum characters per name, prefix included.
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_len: u16,
+}
+
+/// `micrornn bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    /// Threads for training [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Hidden units of the benchmarked RNN.
+    #[arg(long, default_value_t = 128)]
+    pub hidden: usize,
+    /// Names per training batch.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Model for the sampling benchmark (default: an untrained a–z model of --hidden units).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+}
+
+fn parse_temperature(s: &str) -> Result<u32, String> {
+    parse_milli(s, MAX_TEMPERATURE_MILLI)
+        .ok_or_else(|| "expected a number from 0 to 100 with at most 3 decimals".into())
+}
+
+fn parse_probability(s: &str) -> Result<u32, String> {
+    parse_milli(s, 1000)
+        .ok_or_else(|| "expected a number from 0 to 1 with at most 3 decimals".into())
+}

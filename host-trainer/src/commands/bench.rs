@@ -1,0 +1,84 @@
+//! `micrornn bench`: training throughput and host sampling speed.
+
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use micrornn::generate::generate;
+use micrornn::rng::Rng;
+use micrornn::sampler::Settings;
+use micrornn_trainer::engine::{bench_train, init_params};
+use micrornn_trainer::host_model::HostModel;
+use micrornn_trainer::params::Dims;
+use micrornn_trainer::quantize::export_rnn;
+use micrornn_trainer::train::thousands;
+
+use crate::cli::BenchArgs;
+
+const AZ: &str = "abcdefghijklmnopqrstuvwxyz";
+
+pub fn run(a: BenchArgs) -> Result<()> {
+    if !(a.seconds > 0.0 && a.seconds.is_finite()) || a.hidden == 0 || a.batch_size == 0 {
+        bail!("--seconds, --hidden and --batch-size must be positive");
+    }
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let dims = Dims {
+        vocab: AZ.len() + micrornn::vocab::SPECIALS,
+        hidden: a.hidden,
+    };
+    println!(
+        "training: vanilla RNN, hidden {}, one-hot input, vocab {}, batch {}, {} thread(s), names of 3-16 tokens",
+        a.hidden, dims.vocab, a.batch_size, threads
+    );
+    let rate = bench_train(dims, threads, a.batch_size, a.seconds);
+    println!(
+        "  {} predicted chars/s (forward + backward + Adam)",
+        thousands(rate)
+    );
+
+    // Sampling: one name at a time through the integer path, as `generate` does.
+    let host = match &a.model {
+        Some(p) => HostModel::open(p)?,
+        None => {
+            let bytes = export_rnn(AZ, dims, &init_params(dims, 1))?;
+            HostModel::Quantized {
+                path: "untrained".into(),
+                bytes,
+            }
+        }
+    };
+    let label = a
+        .model
+        .as_ref()
+        .map_or("an untrained a-z model".to_string(), |p| {
+            p.display().to_string()
+        });
+    let mut runner = host.runner();
+    let settings = Settings::default();
+    let mut rng = Rng::new(1);
+    let (names, chars, secs) = runner.with_net(|net, vocab| {
+        let mut logits = vec![0i32; vocab.tokens()];
+        let (mut names, mut chars) = (0u64, 0u64);
+        let start = Instant::now();
+        while start.elapsed().as_secs_f64() < a.seconds {
+            for _ in 0..100 {
+                chars += generate(net, vocab, &settings, "", &mut rng, &mut logits, |_| {})
+                    .expect("valid settings") as u64;
+            }
+            names += 100;
+        }
+        (names, chars, start.elapsed().as_secs_f64())
+    });
+    println!(
+        "sampling: {label}, {}, one name at a time, 1 thread",
+        host.path_kind()
+    );
+    println!(
+        "  {} names/s ({} chars/s, {:.1} chars/name)",
+        thousands(names as f64 / secs),
+        thousands(chars as f64 / secs),
+        chars as f64 / names as f64
+    );
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! `micrornn inspect`.
+
+use anyhow::Result;
+use micrornn::Model;
+use micrornn_trainer::host_model::HostModel;
+use micrornn_trainer::params::Dims;
+use micrornn_trainer::quantize::export_rnn;
+use serde_json::json;
+
+use crate::cli::InspectArgs;
+
+pub fn run(a: InspectArgs) -> Result<()> {
+    let host = HostModel::open(&a.model)?;
+    let file_bytes = std::fs::metadata(&a.model)?.len();
+    // A checkpoint is described through the model file it would export to.
+    let quantized;
+    let bytes = match &host {
+        HostModel::Quantized { bytes, .. } => bytes,
+        HostModel::Float { ckpt, .. } => {
+            quantized = export_rnn(&ckpt.vocab, ckpt.dims(), &ckpt.best)?;
+            &quantized
+        }
+    };
+    let m = Model::load(bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let c = m.config;
+    let dims = Dims {
+        vocab: m.vocab_size(),
+        hidden: m.hidden(),
+    };
+    let info = json!({
+        "file": a.model.display().to_string(),
+        "kind": host.path_kind(),
+        "file_bytes": file_bytes,
+        "model_file_bytes": bytes.len(),
+        "format_version": micrornn::format::FORMAT_VERSION,
+        "cell": format!("{:?}", c.cell).to_lowercase(),
+        "task": format!("{:?}", c.task).to_lowercase(),
+        "layers": c.layers,
+        "hidden": c.hidden,
+        "embed": c.embed,
+        "vocab_size": c.vocab_size,
+        "vocab": m.vocab.chars(),
+        "params": m.param_count(),
+        "device_ram_bytes": m.ram_bytes(),
+        "macs_per_char": m.macs_per_char(),
+    });
+    debug_assert_eq!(dims.param_count(), m.param_count());
+    if a.json {
+        println!("{info}");
+        return Ok(());
+    }
+    println!(
+        "file            {} ({file_bytes} bytes, {})",
+        a.model.display(),
+        host.path_kind()
+    );
+    if matches!(host, HostModel::Float { .. }) {
+        println!("as .mrnn        {} bytes", bytes.len());
+    }
+    println!(
+        "cell            {:?}, {} layer(s), task {:?}",
+        c.cell, c.layers, c.task
+    );
+    println!("hidden          {}", c.hidden);
+    println!(
+        "input           {}",
+        if c.embed == 0 {
+            "one-hot".to_string()
+        } else {
+            format!("embedding {}", c.embed)
+        }
+    );
+    println!(
+        "vocabulary      {} tokens: start, end, {:?}",
+        c.vocab_size,
+        m.vocab.chars()
+    );
+    println!("parameters      {}", m.param_count());
+    println!(
+        "device RAM      {} bytes (state, scratch, logits; weights stay in flash)",
+        m.ram_bytes()
+    );
+    println!("MACs per char   {}", m.macs_per_char());
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! One file per command.
+
+mod bench;
+mod eval;
+mod export;
+mod generate;
+mod inspect;
+mod train;
+
+use anyhow::Result;
+
+use crate::cli::Command;
+
+/// Runs one command.
+pub fn run(cmd: Command) -> Result<()> {
+    match cmd {
+        Command::Train(a) => train::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Export(a) => export::run(a),
+        Command::Inspect(a) => inspect::run(a),
+        Command::Generate(a) => generate::run(a),
+        Command::Bench(a) => bench::run(a),
+    }
+}

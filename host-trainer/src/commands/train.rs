@@ -1,0 +1,60 @@
+//! `micrornn train`.
+
+use anyhow::{bail, Result};
+use micrornn_trainer::checkpoint::Checkpoint;
+use micrornn_trainer::train::{train, TrainPaths};
+use micrornn_trainer::train_config::TrainConfig;
+
+use crate::cli::TrainArgs;
+
+pub fn run(a: TrainArgs) -> Result<()> {
+    let resume = a.resume.as_deref().map(Checkpoint::read).transpose()?;
+    let base = resume
+        .as_ref()
+        .map_or_else(TrainConfig::default, |c| c.config.clone());
+    if let Some(ck) = &resume {
+        // These fix the model and the split: changing them would not continue the run.
+        let fixed = [
+            ("--hidden", a.hidden.is_some_and(|h| h != ck.config.hidden)),
+            ("--seed", a.seed.is_some_and(|s| s != ck.config.seed)),
+            (
+                "--val-frac",
+                a.val_frac.is_some_and(|v| v != ck.config.val_frac),
+            ),
+        ];
+        if let Some((flag, _)) = fixed.iter().find(|(_, changed)| *changed) {
+            bail!("{flag} cannot change when resuming (the checkpoint's run uses its own)");
+        }
+        if a.threads.is_some_and(|t| t != ck.config.threads) {
+            eprintln!("warning: a different --threads than the checkpoint's run gives different (equally valid) bytes");
+        }
+    }
+    let config = TrainConfig {
+        hidden: a.hidden.unwrap_or(base.hidden),
+        epochs: a.epochs.unwrap_or(base.epochs),
+        batch: a.batch_size.unwrap_or(base.batch),
+        lr: a.lr.unwrap_or(base.lr),
+        clip: a.clip.unwrap_or(base.clip),
+        seed: a.seed.unwrap_or(base.seed),
+        threads: a.threads.unwrap_or(base.threads),
+        val_frac: a.val_frac.unwrap_or(base.val_frac),
+    };
+    let out = match (&a.out, &a.resume) {
+        (Some(o), _) => o.clone(),
+        (None, Some(r)) => r.with_extension("mrnn"),
+        (None, None) => "model.mrnn".into(),
+    };
+    let paths = TrainPaths { data: a.data, out };
+    let s = train(&paths, config, resume, a.quiet)?;
+    println!(
+        "best epoch {} (validation loss {:.4} nats/char); {:.0} chars/s; {:.1} s",
+        s.best_epoch, s.best_val, s.chars_per_sec, s.seconds
+    );
+    println!(
+        "wrote {} (int8), {} (float), {} (validation names)",
+        paths.out.display(),
+        paths.ckpt().display(),
+        paths.val_names().display()
+    );
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! A model file opened on the host: a quantized `.mrnn` (integer path) or a float
+//! `.ckpt` (float path), behind one interface.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use micrornn::cell::rnn::{RnnF, RnnQ, RnnWeights};
+use micrornn::vocab::Vocab;
+use micrornn::{Model, Net};
+
+use crate::checkpoint::Checkpoint;
+
+/// The bytes of a model, kept so that the quantized model can borrow from them.
+#[derive(Debug)]
+pub enum HostModel {
+    /// A `.mrnn` file, run with the integer-only path (the chip's arithmetic).
+    Quantized {
+        /// Where it came from.
+        path: PathBuf,
+        /// The whole file, validated.
+        bytes: Vec<u8>,
+    },
+    /// A `.ckpt` file, run with the float path (its best weights).
+    Float {
+        /// Where it came from.
+        path: PathBuf,
+        /// The checkpoint.
+        ckpt: Box<Checkpoint>,
+    },
+}
+
+impl HostModel {
+    /// Opens a model file; the kind is read from its first bytes, not its name.
+    pub fn open(path: &Path) -> Result<HostModel> {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        if bytes.starts_with(b"MRNNCKPT") {
+            let ckpt =
+                Checkpoint::from_bytes(&bytes).with_context(|| format!("{}", path.display()))?;
+            return Ok(HostModel::Float {
+                path: path.to_owned(),
+                ckpt: Box::new(ckpt),
+            });
+        }
+        Model::load(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Ok(HostModel::Quantized {
+            path: path.to_owned(),
+            bytes,
+        })
+    }
+
+    /// A short name of the arithmetic used.
+    pub fn path_kind(&self) -> &'static str {
+        match self {
+            HostModel::Quantized { .. } => "int8 (integer path)",
+            HostModel::Float { .. } => "float (f32 path)",
+        }
+    }
+
+    /// The sorted characters of the vocabulary.
+    pub fn vocab_chars(&self) -> &str {
+        match self {
+            HostModel::Quantized { bytes, .. } => {
+                Model::load(bytes).expect("validated at open").vocab.chars()
+            }
+            HostModel::Float { ckpt, .. } => &ckpt.vocab,
+        }
+    }
+
+    /// A fresh runner with its own buffers (one per thread).
+    pub fn runner(&self) -> Runner<'_> {
+        match self {
+            HostModel::Quantized { bytes, .. } => {
+                let model = Model::load(bytes).expect("validated at open");
+                let (ns, na) = RnnQ::needs(&model);
+                Runner::Int {
+                    model,
+                    state: vec![0; ns],
+                    scratch: vec![0; na],
+                }
+            }
+            HostModel::Float { ckpt, .. } => {
+                let dims = ckpt.dims();
+                let p = dims.split(&ckpt.best);
+                let w = RnnWeights {
+                    vocab: dims.vocab,
+                    hidden: dims.hidden,
+                    w_in: p.w_in,
+                    w_hh: p.w_hh,
+                    b_h: p.b_h,
+                    w_out: p.w_out,
+                    b_out: p.b_out,
+                };
+                let (ns, na) = RnnF::needs(&w);
+                Runner::Float {
+                    vocab: Vocab::new(&ckpt.vocab).expect("checked at open"),
+                    w,
+                    state: vec![0.0; ns],
+                    scratch: vec![0.0; na],
+                }
+            }
+        }
+    }
+}
+
+/// A model with the buffers to run it.
+#[derive(Debug)]
+pub enum Runner<'m> {
+    /// Integer-only path.
+    Int {
+        /// The validated model.
+        model: Model<'m>,
+        /// Hidden state buffer.
+        state: Vec<i16>,
+        /// Scratch buffer.
+        scratch: Vec<i32>,
+    },
+    /// Float path.
+    Float {
+        /// The vocabulary.
+        vocab: Vocab<'m>,
+        /// The float weights.
+        w: RnnWeights<'m>,
+        /// Hidden state buffer.
+        state: Vec<f32>,
+        /// Scratch buffer.
+        scratch: Vec<f32>,
+    },
+}
+
+impl Runner<'_> {
+    /// The vocabulary.
+    pub fn vocab(&self) -> Vocab<'_> {
+        match self {
+            Runner::Int { model, .. } => model.vocab,
+            Runner::Float { vocab, .. } => *vocab,
+        }
+    }
+
+    /// Runs `f` with the network (its state reset) and the vocabulary.
+    pub fn with_net<R>(&mut self, f: impl FnOnce(&mut dyn Net, &Vocab<'_>) -> R) -> R {
+        match self {
+            Runner::Int {
+                model,
+                state,
+                scratch,
+            } => {
+                let mut net = RnnQ::new(*model, state, scratch).expect("buffers sized by needs()");
+                f(&mut net, &model.vocab)
+            }
+            Runner::Float {
+                vocab,
+                w,
+                state,
+                scratch,
+            } => {
+                let mut net = RnnF::new(*w, state, scratch).expect("buffers sized by needs()");
+                f(&mut net, vocab)
+            }
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! The training loop: split, batches, Adam with a cosine schedule, validation each
+//! epoch, best-epoch keeping, atomic checkpoints, resume.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use micrornn::vocab::Vocab;
+
+use crate::batch::Batch;
+use crate::checkpoint::{fingerprint, Checkpoint, EpochLoss};
+use crate::data::{self, load_names};
+use crate::engine::{clip_grad_norm, init_params, Adam, Engine};
+use crate::params::Dims;
+use crate::quantize::export_rnn;
+use crate::train_config::TrainConfig;
+
+/// Rows per validation batch (validation has no gradient, so larger batches are cheaper).
+const VAL_BATCH: usize = 512;
+
+/// Where a run reads and writes.
+#[derive(Clone, Debug)]
+pub struct TrainPaths {
+    /// Names to train on.
+    pub data: PathBuf,
+    /// The quantized model to write (`.mrnn`); the checkpoint goes beside it (`.ckpt`),
+    /// and the validation names too (`.val.txt`).
+    pub out: PathBuf,
+}
+
+impl TrainPaths {
+    /// The float checkpoint beside the model.
+    pub fn ckpt(&self) -> PathBuf {
+        self.out.with_extension("ckpt")
+    }
+
+    /// The validation names beside the model.
+    pub fn val_names(&self) -> PathBuf {
+        self.out.with_extension("val.txt")
+    }
+}
+
+/// What a finished run reports.
+#[derive(Clone, Debug)]
+pub struct TrainSummary {
+    /// Best epoch (1-based).
+    pub best_epoch: u32,
+    /// Its validation loss (nats per character).
+    pub best_val: f64,
+    /// Mean training throughput over the epochs of this invocation, predicted characters/s.
+    pub chars_per_sec: f64,
+    /// Wall time of this invocation's epochs, seconds.
+    pub seconds: f64,
+}
+
+/// Trains from scratch (`resume = None`) or continues a checkpoint.
+pub fn train(
+    paths: &TrainPaths,
+    config: TrainConfig,
+    resume: Option<Checkpoint>,
+    quiet: bool,
+) -> Result<TrainSummary> {
+    config.validate()?;
+    // ---- data ----
+    let fixed_vocab = resume.as_ref().map(|c| c.vocab.clone());
+    let vocab_for_load = fixed_vocab
+        .as_deref()
+        .map(Vocab::new)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let loaded = load_names(&paths.data, vocab_for_load.as_ref())?;
+    for line in loaded.skip_report(&paths.data) {
+        eprintln!("warning: {line}");
+    }
+    let vocab_chars = fixed_vocab.unwrap_or_else(|| data::vocab_chars(&loaded.names));
+    let vocab =
+        Vocab::new(&vocab_chars).map_err(|e| anyhow::anyhow!("{}: {e}", paths.data.display()))?;
+    let (train_names, val_names) = data::split(&loaded.names, config.val_frac, config.seed);
+    let dims = Dims {
+        vocab: vocab.tokens(),
+        hidden: config.hidden,
+    };
+    let seqs: Vec<(Vec<u16>, Vec<u16>)> = train_names
+        .iter()
+        .map(|n| data::encode(n, &vocab))
+        .collect();
+    let val_batches = batches_in_order(&val_names, &vocab, VAL_BATCH);
+    let print_fingerprint = fingerprint(&train_names);
+    if let Some(ck) = &resume {
+        if ck.data_fingerprint != print_fingerprint {
+            eprintln!("warning: the training names differ from the checkpoint's run; the result will not match an uninterrupted run");
+        }
+    }
+    crate::fsutil::write_atomic(&paths.val_names(), val_names.join("\n").as_bytes())?;
+
+    // ---- model and optimizer ----
+    let mut ck = match resume {
+        Some(mut ck) => {
+            ck.config = config.clone();
+            ck
+        }
+        None => {
+            let params = init_params(dims, config.seed);
+            Checkpoint {
+                vocab: vocab_chars.clone(),
+                config: config.clone(),
+                data_fingerprint: print_fingerprint,
+                epochs_done: 0,
+                best_epoch: 0,
+                best_val: f64::INFINITY,
+                history: Vec::new(),
+                best: params.clone(),
+                adam_m: vec![0.0; params.len()],
+                adam_v: vec![0.0; params.len()],
+                last: params,
+                adam_step: 0,
+            }
+        }
+    };
+    let mut params = std::mem::take(&mut ck.last);
+    let mut adam = Adam::new(params.len());
+    adam.m = std::mem::take(&mut ck.adam_m);
+    adam.v = std::mem::take(&mut ck.adam_v);
+    adam.step = ck.adam_step;
+    let mut engine = Engine::new(dims, config.threads);
+    let mut grad = vec![0.0f32; params.len()];
+    let steps_per_epoch = train_names.len().div_ceil(config.batch) as u64;
+    let total_steps = steps_per_epoch * config.epochs as u64;
+
+    println!(
+        "training rnn: hidden {}, vocab {} tokens, {} parameters | {} train names, {} validation | {} epochs, batch {}, lr {}, clip {}, seed {}, {} threads",
+        config.hidden,
+        dims.vocab,
+        dims.param_count(),
+        train_names.len(),
+        val_names.len(),
+        config.epochs,
+        config.batch,
+        config.lr,
+        config.clip,
+        config.seed,
+        config.threads
+    );
+    if ck.epochs_done >= config.epochs {
+        println!(
+            "the checkpoint has already run {} of {} epochs; nothing to do",
+            ck.epochs_done, config.epochs
+        );
+    }
+
+    // ---- epochs ----
+    let run_start = Instant::now();
+    let mut run_tokens = 0usize;
+    let mut run_train_secs = 0.0;
+    for epoch in ck.epochs_done..config.epochs {
+        let batches = epoch_batches(&seqs, config.batch, config.seed, epoch);
+        let bar = progress_bar(batches.len() as u64, epoch, config.epochs, quiet);
+        let start = Instant::now();
+        let (mut loss_sum, mut tokens) = (0.0f64, 0usize);
+        for (i, b) in batches.iter().enumerate() {
+            let lr = config.lr_at(adam.step, total_steps);
+            loss_sum += engine.loss_and_grad(&params, b, &mut grad);
+            clip_grad_norm(&mut grad, config.clip);
+            adam.update(&mut params, &grad, lr);
+            tokens += b.tokens();
+            if i % 16 == 15 || i + 1 == batches.len() {
+                let rate = tokens as f64 / start.elapsed().as_secs_f64();
+                bar.set_position(i as u64 + 1);
+                bar.set_message(format!(
+                    "loss {:.4} | {} chars/s",
+                    loss_sum / tokens as f64,
+                    thousands(rate)
+                ));
+            }
+        }
+        let secs = start.elapsed().as_secs_f64();
+        bar.finish_and_clear();
+        if !params.iter().all(|p| p.is_finite()) {
+            bail!("training diverged in epoch {} (non-finite weights); try a lower --lr. The last good checkpoint is {}", epoch + 1, paths.ckpt().display());
+        }
+        run_tokens += tokens;
+        run_train_secs += secs;
+        let train_loss = loss_sum / tokens.max(1) as f64;
+        let val_loss = validation_loss(&mut engine, &params, &val_batches);
+        // Without a validation split the training loss picks the best epoch.
+        let score = if val_loss.is_nan() {
+            train_loss
+        } else {
+            val_loss
+        };
+        let improved = score < ck.best_val;
+        ck.history.push(EpochLoss {
+            train: train_loss,
+            val: val_loss,
+        });
+        ck.epochs_done = epoch + 1;
+        if improved {
+            ck.best_val = score;
+            ck.best_epoch = epoch + 1;
+            ck.best.clone_from(&params);
+        }
+        println!(
+            "epoch {:>3}/{}  train {:.4}  val {:.4}  {} chars/s  {:.1} s{}",
+            epoch + 1,
+            config.epochs,
+            train_loss,
+            val_loss,
+            thousands(tokens as f64 / secs),
+            secs,
+            if improved { "  *best" } else { "" }
+        );
+        // Save: checkpoint every epoch; the quantized model when the best changes.
+        ck.last = std::mem::take(&mut params);
+        ck.adam_m = std::mem::take(&mut adam.m);
+        ck.adam_v = std::mem::take(&mut adam.v);
+        ck.adam_step = adam.step;
+        ck.write(&paths.ckpt())?;
+        if improved {
+            write_model(&paths.out, &ck)?;
+        }
+        params = std::mem::take(&mut ck.last);
+        adam.m = std::mem::take(&mut ck.adam_m);
+        adam.v = std::mem::take(&mut ck.adam_v);
+    }
+    if !paths.out.exists() {
+        write_model(&paths.out, &ck)?;
+    }
+    let seconds = run_start.elapsed().as_secs_f64();
+    Ok(TrainSummary {
+        best_epoch: ck.best_epoch,
+        best_val: ck.best_val,
+        chars_per_sec: run_tokens as f64 / run_train_secs.max(1e-9),
+        seconds,
+    })
+}
+
+/// Quantizes the checkpoint's best weights and writes the model file atomically.
+pub fn write_model(out: &Path, ck: &Checkpoint) -> Result<()> {
+    let bytes = export_rnn(&ck.vocab, ck.dims(), &ck.best)?;
+    crate::fsutil::write_atomic(out, &bytes)
+}
+
+/// The training batches of one epoch: the names in an order fixed by `(seed, epoch)`.
+pub fn epoch_batches(
+    seqs: &[(Vec<u16>, Vec<u16>)],
+    batch: usize,
+    seed: u64,
+    epoch: u32,
+) -> Vec<Batch> {
+    let mut order: Vec<usize> = (0..seqs.len()).collect();
+    let epoch_seed = seed ^ (epoch as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    data::shuffle(&mut order, epoch_seed);
+    order
+        .chunks(batch)
+        .map(|idx| Batch::from_sequences(idx.iter().map(|&i| (&seqs[i].0[..], &seqs[i].1[..]))))
+        .collect()
+}
+
+/// Batches of `names` in their order (for validation and evaluation).
+pub fn batches_in_order(names: &[String], vocab: &Vocab<'_>, rows: usize) -> Vec<Batch> {
+    let seqs: Vec<_> = names.iter().map(|n| data::encode(n, vocab)).collect();
+    seqs.chunks(rows)
+        .map(|c| Batch::from_sequences(c.iter().map(|(i, t)| (&i[..], &t[..]))))
+        .collect()
+}
+
+/// Mean NLL over the validation batches; NaN when there are none.
+pub fn validation_loss(engine: &mut Engine, params: &[f32], batches: &[Batch]) -> f64 {
+    let tokens: usize = batches.iter().map(Batch::tokens).sum();
+    if tokens == 0 {
+        return f64::NAN;
+    }
+    batches.iter().map(|b| engine.loss(params, b)).sum::<f64>() / tokens as f64
+}
+
+fn progress_bar(len: u64, epoch: u32, epochs: u32, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr_with_hz(8));
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} batches  {msg}  ({elapsed})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("epoch {}/{}", epoch + 1, epochs));
+    bar
+}
+
+/// `1234567.8` → `1,234,568`.
+pub fn thousands(x: f64) -> String {
+    let s = format!("{:.0}", x.max(0.0));
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_thousands() {
+        assert_eq!(thousands(0.0), "0");
+        assert_eq!(thousands(999.4), "999");
+        assert_eq!(thousands(1234567.8), "1,234,568");
+    }
+
+    #[test]
+    fn epoch_batches_cover_every_name_once_in_a_seeded_order() {
+        let seqs: Vec<_> = (0..10u16)
+            .map(|i| (vec![0, i + 2], vec![i + 2, 1]))
+            .collect();
+        let b = epoch_batches(&seqs, 4, 1, 0);
+        assert_eq!(b.iter().map(|b| b.rows).collect::<Vec<_>>(), vec![4, 4, 2]);
+        let mut seen: Vec<u16> = b
+            .iter()
+            .flat_map(|b| b.targets.chunks(2).map(|r| r[0]))
+            .collect();
+        assert_eq!(b, epoch_batches(&seqs, 4, 1, 0));
+        assert_ne!(b, epoch_batches(&seqs, 4, 1, 1));
+        seen.sort();
+        assert_eq!(seen, (2..12).collect::<Vec<_>>());
+    }
+}

@@ -1,0 +1,128 @@
+//! Training hyper-parameters, with their defaults in one place.
+
+use serde::{Deserialize, Serialize};
+
+/// Everything that shapes a training run; stored in the checkpoint so `--resume` continues it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Hidden units of the RNN.
+    pub hidden: usize,
+    /// Passes over the training names.
+    pub epochs: u32,
+    /// Names per mini-batch.
+    pub batch: usize,
+    /// Peak learning rate of Adam (after warm-up; cosine decay to `lr * LR_FLOOR` at the end).
+    pub lr: f32,
+    /// Largest global gradient norm; larger gradients are scaled down.
+    pub clip: f32,
+    /// Seed of the initial weights, the validation split and the batch order.
+    pub seed: u64,
+    /// Worker threads (the result depends on it: same seed and threads → same bytes).
+    pub threads: usize,
+    /// Fraction of the distinct names held out for validation.
+    pub val_frac: f64,
+}
+
+/// The learning rate at the end of the cosine schedule, as a fraction of the peak.
+pub const LR_FLOOR: f32 = 0.02;
+/// Fraction of the steps spent warming the learning rate up linearly.
+pub const WARMUP_FRAC: f64 = 0.02;
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            hidden: 128,
+            epochs: 30,
+            batch: 64,
+            lr: 0.004,
+            clip: 1.0,
+            seed: 1,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            val_frac: 0.1,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Learning rate at `step` of `total` steps: linear warm-up, then cosine decay.
+    pub fn lr_at(&self, step: u64, total: u64) -> f32 {
+        let total = total.max(1) as f64;
+        let warm = (total * WARMUP_FRAC).max(1.0);
+        let s = step as f64;
+        let f = if s < warm {
+            (s + 1.0) / warm
+        } else {
+            let t = ((s - warm) / (total - warm).max(1.0)).min(1.0);
+            LR_FLOOR as f64
+                + (1.0 - LR_FLOOR as f64) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
+        };
+        self.lr * f as f32
+    }
+
+    /// Refuses values that cannot train.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        use anyhow::bail;
+        if self.hidden == 0 || self.hidden > micrornn::model::MAX_HIDDEN {
+            bail!("--hidden must be in 1..={}", micrornn::model::MAX_HIDDEN);
+        }
+        if self.epochs == 0 {
+            bail!("--epochs must be at least 1");
+        }
+        if self.batch == 0 {
+            bail!("--batch-size must be at least 1");
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            bail!("--lr must be a positive number");
+        }
+        if !(self.clip.is_finite() && self.clip > 0.0) {
+            bail!("--clip must be a positive number");
+        }
+        if self.threads == 0 {
+            bail!("--threads must be at least 1");
+        }
+        if !(0.0..1.0).contains(&self.val_frac) || self.val_frac.is_nan() {
+            bail!("--val-frac must be in [0, 1)");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_warms_up_then_decays_to_the_floor() {
+        let c = TrainConfig {
+            lr: 1.0,
+            ..TrainConfig::default()
+        };
+        assert!(c.lr_at(0, 1000) < 0.1);
+        assert!((c.lr_at(20, 1000) - 1.0).abs() < 1e-3);
+        assert!(c.lr_at(500, 1000) < c.lr_at(100, 1000));
+        assert!((c.lr_at(999, 1000) - LR_FLOOR).abs() < 1e-3);
+    }
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_refused() {
+        assert!(TrainConfig::default().validate().is_ok());
+        assert!(TrainConfig {
+            hidden: 0,
+            ..TrainConfig::default()
+        }
+        .validate()
+        .is_err());
+        assert!(TrainConfig {
+            val_frac: 1.0,
+            ..TrainConfig::default()
+        }
+        .validate()
+        .is_err());
+        assert!(TrainConfig {
+            lr: f32::NAN,
+            ..TrainConfig::default()
+        }
+        .validate()
+        .is_err());
+    }
+}
