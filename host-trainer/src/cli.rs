@@ -58,6 +58,9 @@ pub struct TrainArgs {
     /// Peak learning rate (Adam; warm-up, then cosine decay) [default: 0.004].
     #[arg(long)]
     pub lr: Option<f32>,
+    /// Decoupled weight decay (AdamW) per unit of learning rate [default: 0].
+    #[arg(long)]
+    pub weight_decay: Option<f32>,
     /// Largest gradient norm [default: 1.0].
     #[arg(long)]
     pub clip: Option<f32>,

@@ -123,13 +123,14 @@ pub fn train(
     adam.m = std::mem::take(&mut ck.adam_m);
     adam.v = std::mem::take(&mut ck.adam_v);
     adam.step = ck.adam_step;
+    adam.weight_decay = config.weight_decay;
     let mut engine = Engine::new(dims, config.threads);
     let mut grad = vec![0.0f32; params.len()];
     let steps_per_epoch = train_names.len().div_ceil(config.batch) as u64;
     let total_steps = steps_per_epoch * config.epochs as u64;
 
     println!(
-        "training rnn: hidden {}, vocab {} tokens, {} parameters | {} train names, {} validation | {} epochs, batch {}, lr {}, clip {}, seed {}, {} threads",
+        "training rnn: hidden {}, vocab {} tokens, {} parameters | {} train names, {} validation | {} epochs, batch {}, lr {}, weight decay {}, clip {}, seed {}, {} threads",
         config.hidden,
         dims.vocab,
         dims.param_count(),
@@ -138,6 +139,7 @@ pub fn train(
         config.epochs,
         config.batch,
         config.lr,
+        config.weight_decay,
         config.clip,
         config.seed,
         config.threads

@@ -13,6 +13,8 @@ pub struct TrainConfig {
     pub batch: usize,
     /// Peak learning rate of Adam (after warm-up; cosine decay to `lr * LR_FLOOR` at the end).
     pub lr: f32,
+    /// Decoupled weight decay (AdamW), per unit of learning rate.
+    pub weight_decay: f32,
     /// Largest global gradient norm; larger gradients are scaled down.
     pub clip: f32,
     /// Seed of the initial weights, the validation split and the batch order.
@@ -35,6 +37,7 @@ impl Default for TrainConfig {
             epochs: 30,
             batch: 64,
             lr: 0.004,
+            weight_decay: 0.0,
             clip: 1.0,
             seed: 1,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -73,6 +76,9 @@ impl TrainConfig {
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
             bail!("--lr must be a positive number");
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            bail!("--weight-decay must be a non-negative number");
         }
         if !(self.clip.is_finite() && self.clip > 0.0) {
             bail!("--clip must be a positive number");

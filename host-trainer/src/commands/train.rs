@@ -34,6 +34,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         epochs: a.epochs.unwrap_or(base.epochs),
         batch: a.batch_size.unwrap_or(base.batch),
         lr: a.lr.unwrap_or(base.lr),
+        weight_decay: a.weight_decay.unwrap_or(base.weight_decay),
         clip: a.clip.unwrap_or(base.clip),
         seed: a.seed.unwrap_or(base.seed),
         threads: a.threads.unwrap_or(base.threads),

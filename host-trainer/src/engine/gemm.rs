@@ -4,12 +4,15 @@
 //! views whose extents were checked against their slices when the views were
 //! made, so the `unsafe` calls below only ever see in-bounds strides.
 //!
-//! Two implementations:
-//! - on x86-64 with AVX2 + FMA (detected at run time), the register-tiled kernel
-//!   of [`super::gemm_avx2`]: no packing, no allocation, `B` read in place (it
-//!   needs unit column stride, so callers hand it row-major or pre-transposed
-//!   copies); it wins on the engine's small products (32 × 128 × 128 per step);
+//! Implementations, the fastest the CPU supports (detected at run time):
+//! - x86-64 with AVX-512F: the 6 × 64 register-tiled kernel of [`super::gemm_avx512`]
+//!   (the AVX2 one for the edges);
+//! - x86-64 with AVX2 + FMA: the 6 × 16 register-tiled kernel of [`super::gemm_avx2`];
 //! - everywhere else (and for any `B` with a column stride), `matrixmultiply::sgemm`.
+//!
+//! The x86 kernels do no packing and no allocation and read `B` in place (it needs
+//! unit column stride, so callers hand it row-major or pre-transposed copies);
+//! they win on the engine's small products (32 × 128 × 128 per time step).
 //!
 //! Both are single-threaded and deterministic: the same inputs give the same bits.
 
@@ -102,29 +105,72 @@ fn fits(len: usize, rows: usize, cols: usize, rs: usize, cs: usize) -> bool {
     last.is_some_and(|last| last < len)
 }
 
+/// One product `C (m,n) (+)= A (m,k) @ B (k,n)` as raw parts, for the x86 kernels.
+///
+/// Element `(i, p)` of A is `a[i * rsa + p * csa]`, `(p, j)` of B is `b[p * ldb + j]`,
+/// `(i, j)` of C is `c[i * ldc + j]`.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Gemm {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub a: *const f32,
+    pub rsa: usize,
+    pub csa: usize,
+    pub b: *const f32,
+    pub ldb: usize,
+    pub c: *mut f32,
+    pub ldc: usize,
+    /// `C += A @ B` instead of `C = A @ B`.
+    pub add: bool,
+}
+
 /// Which matrix-multiply implementation this process can use.
 ///
-/// Invariant: `avx2_fma` is true only if the CPU was detected to support AVX2 and FMA.
+/// Invariant: `avx2_fma` is true only if the CPU was detected to support AVX2 and
+/// FMA, `avx512` only if additionally AVX-512F.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Backend {
     avx2_fma: bool,
+    avx512: bool,
 }
 
 impl Backend {
     /// The fastest implementation this CPU supports.
     pub(crate) fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]
-        let avx2_fma =
-            std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+        {
+            let avx2_fma =
+                std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+            let avx512 = avx2_fma && std::is_x86_feature_detected!("avx512f");
+            Backend { avx2_fma, avx512 }
+        }
         #[cfg(not(target_arch = "x86_64"))]
-        let avx2_fma = false;
-        Backend { avx2_fma }
+        Backend {
+            avx2_fma: false,
+            avx512: false,
+        }
     }
 
-    /// The portable implementation (`matrixmultiply`), whatever the CPU; for tests.
+    /// Every implementation this CPU supports, the portable one first; for tests.
     #[cfg(test)]
-    pub(crate) fn portable() -> Self {
-        Backend { avx2_fma: false }
+    pub(crate) fn all() -> Vec<Self> {
+        let best = Self::detect();
+        let mut all = vec![Backend {
+            avx2_fma: false,
+            avx512: false,
+        }];
+        if best.avx2_fma {
+            all.push(Backend {
+                avx2_fma: true,
+                avx512: false,
+            });
+        }
+        if best.avx512 {
+            all.push(best);
+        }
+        all
     }
 
     /// Whether AVX2 + FMA kernels are in use.
@@ -150,7 +196,7 @@ impl Backend {
         }
         #[cfg(target_arch = "x86_64")]
         if self.avx2_fma && b.cs == 1 {
-            let g = super::gemm_avx2::Gemm {
+            let g = Gemm {
                 m,
                 n,
                 k,
@@ -163,11 +209,17 @@ impl Backend {
                 ldc: n,
                 add: update == Update::Add,
             };
-            // Safety: `avx2_fma` is only true when the CPU has AVX2 and FMA (see
-            // `detect`); `Mat`/`MatMut` guarantee every element (i < m, p < k, j < n)
-            // of A, B (unit column stride checked above) and C is inside its slice,
-            // and C is borrowed mutably, so it does not alias A or B.
-            unsafe { super::gemm_avx2::matmul(&g) };
+            // Safety: `avx2_fma` (`avx512`) is only true when the CPU has AVX2 and FMA
+            // (and AVX-512F), see `detect`; `Mat`/`MatMut` guarantee every element
+            // (i < m, p < k, j < n) of A, B (unit column stride checked above) and C is
+            // inside its slice, and C is borrowed mutably, so it does not alias A or B.
+            unsafe {
+                if self.avx512 {
+                    super::gemm_avx512::matmul(&g);
+                } else {
+                    super::gemm_avx2::matmul(&g);
+                }
+            }
             return;
         }
         let beta = match update {
@@ -242,8 +294,7 @@ mod tests {
 
     #[test]
     fn matmul_matches_naive_for_all_edge_shapes() {
-        let backends = [Backend::detect(), Backend::portable()];
-        for backend in backends {
+        for backend in Backend::all() {
             for &(m, k, n) in &[
                 (1, 1, 1),
                 (5, 7, 3),
@@ -252,6 +303,10 @@ mod tests {
                 (7, 128, 30),
                 (32, 20, 17),
                 (3, 0, 4),
+                (6, 1, 64),
+                (12, 300, 128),
+                (17, 130, 200),
+                (5, 40, 64),
             ] {
                 for a_transposed in [false, true] {
                     let a_data = values(m * k + 3, 7);

@@ -12,29 +12,12 @@
 
 use std::arch::x86_64::*;
 
+use super::gemm::Gemm;
+
 /// Rows of `C` per register tile.
 const MR: usize = 6;
 /// Columns of `C` per register tile (two vectors of 8 lanes).
 const NR: usize = 16;
-
-/// One product `C (m,n) (+)= A (m,k) @ B (k,n)` as raw parts.
-///
-/// Element `(i, p)` of A is `a[i * rsa + p * csa]`, `(p, j)` of B is `b[p * ldb + j]`,
-/// `(i, j)` of C is `c[i * ldc + j]`.
-pub(super) struct Gemm {
-    pub m: usize,
-    pub n: usize,
-    pub k: usize,
-    pub a: *const f32,
-    pub rsa: usize,
-    pub csa: usize,
-    pub b: *const f32,
-    pub ldb: usize,
-    pub c: *mut f32,
-    pub ldc: usize,
-    /// `C += A @ B` instead of `C = A @ B`.
-    pub add: bool,
-}
 
 /// Runs the product described by `g`.
 ///

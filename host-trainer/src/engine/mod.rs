@@ -24,6 +24,8 @@ mod forward;
 mod gemm;
 #[cfg(target_arch = "x86_64")]
 mod gemm_avx2;
+#[cfg(target_arch = "x86_64")]
+mod gemm_avx512;
 mod init;
 mod math;
 mod rng;

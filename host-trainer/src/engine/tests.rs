@@ -59,14 +59,6 @@ fn random_batch(vocab: usize, lens: &[usize], seed: u64) -> Batch {
     Batch::from_sequences(seqs.iter().map(|(i, t)| (&i[..], &t[..])))
 }
 
-fn backends() -> Vec<Backend> {
-    let mut b = vec![Backend::portable()];
-    if Backend::detect() != Backend::portable() {
-        b.push(Backend::detect());
-    }
-    b
-}
-
 /// Central differences in f64 of the reference mean loss, for every parameter.
 fn numeric_gradient(dims: Dims, params: &[f32], batch: &Batch) -> Vec<f64> {
     let tokens = batch.tokens() as f64;
@@ -91,7 +83,7 @@ fn check_gradient(dims: Dims, lens: &[usize], seed: u64) {
     let batch = random_batch(dims.vocab, lens, seed + 1);
     let numeric = numeric_gradient(dims, &params, &batch);
     let names = ["w_in", "w_hh", "b_h", "w_out", "b_out"];
-    for backend in backends() {
+    for backend in Backend::all() {
         for threads in [1, 2] {
             let mut engine = Engine::with_backend(dims, threads, backend);
             let mut grad = vec![f32::NAN; dims.param_count()];
@@ -236,7 +228,7 @@ fn logits_match_the_reference_forward() {
         let batch = random_batch(dims.vocab, &[16, 3, 0, 11, 16, 1, 7], 8);
         let p64: Vec<f64> = params.iter().map(|&x| x as f64).collect();
         let (_, want) = reference(dims, &p64, &batch);
-        for backend in backends() {
+        for backend in Backend::all() {
             let got = Engine::with_backend(dims, 2, backend).logits(&params, &batch);
             assert_eq!(got.len(), want.len());
             for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
@@ -375,5 +367,28 @@ fn probe_timing() {
             times[1800],
             mean
         );
+    }
+}
+
+#[test]
+fn every_backend_gives_the_same_gradient_at_full_size() {
+    let dims = Dims {
+        vocab: 30,
+        hidden: 128,
+    };
+    let params = init_params(dims, 4);
+    let lens: Vec<usize> = (0..40).map(|i| 3 + (i * 5) % 14).collect();
+    let batch = random_batch(dims.vocab, &lens, 12);
+    let mut reference_grad = None;
+    for backend in Backend::all() {
+        let mut grad = vec![0.0; dims.param_count()];
+        Engine::with_backend(dims, 2, backend).loss_and_grad(&params, &batch, &mut grad);
+        let want = reference_grad.get_or_insert_with(|| grad.clone());
+        for (i, (a, b)) in grad.iter().zip(want.iter()).enumerate() {
+            assert!(
+                (a - b).abs() < 1e-6 + 1e-4 * b.abs(),
+                "{i}: {a} vs {b} ({backend:?})"
+            );
+        }
     }
 }
