@@ -54,13 +54,24 @@ pub struct TrainSummary {
     pub seconds: f64,
 }
 
+/// How a run reports and how far it goes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunOptions {
+    /// No progress bar.
+    pub quiet: bool,
+    /// Stop after this many epochs in this invocation (the schedule still spans all
+    /// `config.epochs`), as if the run had been interrupted; `None` runs to the end.
+    pub stop_after: Option<u32>,
+}
+
 /// Trains from scratch (`resume = None`) or continues a checkpoint.
 pub fn train(
     paths: &TrainPaths,
     config: TrainConfig,
     resume: Option<Checkpoint>,
-    quiet: bool,
+    opts: RunOptions,
 ) -> Result<TrainSummary> {
+    let quiet = opts.quiet;
     config.validate()?;
     // ---- data ----
     let fixed_vocab = resume.as_ref().map(|c| c.vocab.clone());
@@ -155,7 +166,10 @@ pub fn train(
     let run_start = Instant::now();
     let mut run_tokens = 0usize;
     let mut run_train_secs = 0.0;
-    for epoch in ck.epochs_done..config.epochs {
+    let last_epoch = opts
+        .stop_after
+        .map_or(config.epochs, |n| config.epochs.min(ck.epochs_done + n));
+    for epoch in ck.epochs_done..last_epoch {
         let batches = epoch_batches(&seqs, config.batch, config.seed, epoch);
         let bar = progress_bar(batches.len() as u64, epoch, config.epochs, quiet);
         let start = Instant::now();

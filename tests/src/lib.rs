@@ -1,1 +1,63 @@
-//! End-to-end tests live in `tests/`.
+//! Helpers for the end-to-end tests in `tests/`: small data sets and quickly trained models.
+
+use std::path::{Path, PathBuf};
+
+use micrornn_trainer::train::{train, RunOptions, TrainPaths, TrainSummary};
+use micrornn_trainer::train_config::TrainConfig;
+
+/// The repository's data set.
+pub fn names_csv() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/names.csv")
+}
+
+/// Writes every `step`-th name of the data set (up to `n`) to `dir/names.txt`, one per line.
+pub fn small_names(dir: &Path, n: usize, step: usize) -> PathBuf {
+    let text = std::fs::read_to_string(names_csv()).expect("data/names.csv");
+    let names: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .step_by(step)
+        .filter_map(|l| l.split(',').next())
+        .take(n)
+        .collect();
+    let path = dir.join("names.txt");
+    std::fs::write(&path, names.join("\n")).unwrap();
+    path
+}
+
+/// A small, fast training configuration.
+pub fn tiny_config(seed: u64, threads: usize, epochs: u32) -> TrainConfig {
+    TrainConfig {
+        hidden: 32,
+        epochs,
+        batch: 32,
+        lr: 0.01,
+        seed,
+        threads,
+        ..TrainConfig::default()
+    }
+}
+
+/// Trains `config` on `data`, writing `dir/<stem>.mrnn` and its checkpoint.
+pub fn train_tiny(
+    dir: &Path,
+    stem: &str,
+    data: &Path,
+    config: TrainConfig,
+) -> (TrainPaths, TrainSummary) {
+    let paths = TrainPaths {
+        data: data.to_owned(),
+        out: dir.join(format!("{stem}.mrnn")),
+    };
+    let summary = train(
+        &paths,
+        config,
+        None,
+        RunOptions {
+            quiet: true,
+            stop_after: None,
+        },
+    )
+    .expect("training runs");
+    (paths, summary)
+}

@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Result};
 use micrornn_trainer::checkpoint::Checkpoint;
-use micrornn_trainer::train::{train, TrainPaths};
+use micrornn_trainer::train::{train, RunOptions, TrainPaths};
 use micrornn_trainer::train_config::TrainConfig;
 
 use crate::cli::TrainArgs;
@@ -46,7 +46,15 @@ pub fn run(a: TrainArgs) -> Result<()> {
         (None, None) => "model.mrnn".into(),
     };
     let paths = TrainPaths { data: a.data, out };
-    let s = train(&paths, config, resume, a.quiet)?;
+    let s = train(
+        &paths,
+        config,
+        resume,
+        RunOptions {
+            quiet: a.quiet,
+            stop_after: None,
+        },
+    )?;
     println!(
         "best epoch {} (validation loss {:.4} nats/char); {:.0} chars/s; {:.1} s",
         s.best_epoch, s.best_val, s.chars_per_sec, s.seconds

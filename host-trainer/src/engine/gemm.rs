@@ -355,3 +355,48 @@ mod tests {
         let _ = Mat::rows(&data, 3, 4);
     }
 }
+
+#[cfg(test)]
+mod probe {
+    use super::*;
+    #[test]
+    #[ignore]
+    fn probe_gemm() {
+        let shapes: [(&str, usize, usize, usize, bool); 7] = [
+            ("step 32", 32, 128, 128, false),
+            ("step 20", 20, 128, 128, false),
+            ("step 6", 6, 128, 128, false),
+            ("logits", 300, 128, 30, false),
+            ("dh=dz W", 300, 30, 128, false),
+            ("dWout", 30, 300, 128, true),
+            ("dWhh", 128, 300, 128, true),
+        ];
+        for backend in Backend::all() {
+            for &(name, m, k, n, at) in &shapes {
+                let a = vec![0.01f32; m * k];
+                let b = vec![0.02f32; k * n];
+                let mut c = vec![0.0f32; m * n];
+                let am = if at {
+                    Mat::rows(&a, k, m).t()
+                } else {
+                    Mat::rows(&a, m, k)
+                };
+                let iters = (2e8 as usize / (m * n * k)).max(10);
+                let t0 = std::time::Instant::now();
+                for _ in 0..iters {
+                    backend.matmul(
+                        am,
+                        Mat::rows(&b, k, n),
+                        MatMut::rows(&mut c, m, n),
+                        Update::Add,
+                    );
+                }
+                let dt = t0.elapsed().as_secs_f64();
+                println!(
+                    "{backend:?} {name}: {:.1} GFLOP/s",
+                    2.0 * (m * n * k * iters) as f64 / dt / 1e9
+                );
+            }
+        }
+    }
+}
