@@ -359,6 +359,10 @@ mod tests {
 #[cfg(test)]
 mod probe {
     use super::*;
+    pub fn cpu_ns() -> u64 {
+        let s = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
+        s.split_whitespace().next().unwrap().parse().unwrap()
+    }
     #[test]
     #[ignore]
     fn probe_gemm() {
