@@ -49,7 +49,7 @@ pub struct TrainArgs {
     /// Hidden units [default: 128].
     #[arg(long)]
     pub hidden: Option<usize>,
-    /// Passes over the training names [default: 30].
+    /// Passes over the training names [default: 50].
     #[arg(long)]
     pub epochs: Option<u32>,
     /// Names per mini-batch [default: 64].
@@ -58,7 +58,7 @@ pub struct TrainArgs {
     /// Peak learning rate (Adam; warm-up, then cosine decay) [default: 0.004].
     #[arg(long)]
     pub lr: Option<f32>,
-    /// Decoupled weight decay (AdamW) per unit of learning rate [default: 0].
+    /// Decoupled weight decay (AdamW) per unit of learning rate [default: 0.01].
     #[arg(long)]
     pub weight_decay: Option<f32>,
     /// Largest gradient norm [default: 1.0].

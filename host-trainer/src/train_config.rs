@@ -34,10 +34,10 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             hidden: 128,
-            epochs: 30,
+            epochs: 50,
             batch: 64,
             lr: 0.004,
-            weight_decay: 0.0,
+            weight_decay: 0.01,
             clip: 1.0,
             seed: 1,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -1,8 +1,8 @@
 //! Backward pass over one shard: backpropagation through time into the shard's gradient.
 
-use super::forward::Weights;
 use super::gemm::{Backend, Mat, MatMut, Update};
 use super::shard::Shard;
+use crate::params::ParamsRef;
 
 /// Accumulates into `s.grad` (overwritten) the gradient of the loss whose logit
 /// gradient is in `s.z` (as left by the cross-entropy), after [`super::forward::forward`].
@@ -12,7 +12,7 @@ use super::shard::Shard;
 /// step down, `dh[t][..active[t+1]] += da[t+1] @ w_hh` and `da[t] = dh[t] ⊙ (1 - hs[t]²)`;
 /// finally `dw_hh = da[1..]^T @ hs_prev` in one product, `dw_in[x] += da` per token
 /// and `db_h = Σ da`.
-pub(crate) fn backward(backend: Backend, w: &Weights<'_>, s: &mut Shard) {
+pub(crate) fn backward(backend: Backend, p: &ParamsRef<'_>, s: &mut Shard) {
     let n = s.tokens();
     let Shard {
         dims,
@@ -42,7 +42,7 @@ pub(crate) fn backward(backend: Backend, w: &Weights<'_>, s: &mut Shard) {
     // dz (N,V) @ w_out (V,H) -> dh (N,H).
     backend.matmul(
         Mat::rows(dz, n, v),
-        Mat::rows(w.p.w_out, v, h),
+        Mat::rows(p.w_out, v, h),
         MatMut::rows(dh, n, h),
         Update::Write,
     );
@@ -59,7 +59,7 @@ pub(crate) fn backward(backend: Backend, w: &Weights<'_>, s: &mut Shard) {
             let next = Mat::rows(&later[..a * h], a, h);
             backend.matmul(
                 next,
-                Mat::rows(w.p.w_hh, h, h),
+                Mat::rows(p.w_hh, h, h),
                 MatMut::rows(&mut cur[..a * h], a, h),
                 Update::Add,
             );

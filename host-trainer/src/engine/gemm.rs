@@ -255,14 +255,25 @@ impl Backend {
 pub(crate) fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
     assert_eq!(src.len(), rows * cols, "transpose source");
     assert_eq!(dst.len(), rows * cols, "transpose destination");
-    const BLOCK: usize = 16;
-    for i0 in (0..rows).step_by(BLOCK) {
-        for j0 in (0..cols).step_by(BLOCK) {
-            for i in i0..(i0 + BLOCK).min(rows) {
-                for j in j0..(j0 + BLOCK).min(cols) {
-                    dst[j * rows + i] = src[i * cols + j];
-                }
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    // Eight destination rows at a time: one pass over the source rows, eight
+    // sequential write streams.
+    const BLOCK: usize = 8;
+    let full = cols - cols % BLOCK;
+    for (j0, block) in (0..full).step_by(BLOCK).zip(dst.chunks_exact_mut(BLOCK * rows)) {
+        let mut outs = block.chunks_exact_mut(rows);
+        let mut d: [&mut [f32]; BLOCK] = std::array::from_fn(|_| outs.next().expect("8 rows"));
+        for (i, row) in src.chunks_exact(cols).enumerate() {
+            for (out, &x) in d.iter_mut().zip(&row[j0..j0 + BLOCK]) {
+                out[i] = x;
             }
+        }
+    }
+    for (i, row) in src.chunks_exact(cols).enumerate() {
+        for (j, &x) in row.iter().enumerate().skip(full) {
+            dst[j * rows + i] = x;
         }
     }
 }
@@ -357,7 +368,7 @@ mod tests {
 }
 
 #[cfg(test)]
-mod probe {
+pub(crate) mod probe {
     use super::*;
     pub fn cpu_ns() -> u64 {
         let s = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
@@ -366,7 +377,9 @@ mod probe {
     #[test]
     #[ignore]
     fn probe_gemm() {
-        let shapes: [(&str, usize, usize, usize, bool); 7] = [
+        let shapes: [(&str, usize, usize, usize, bool); 9] = [
+            ("L1 60x64x64", 60, 64, 64, false),
+            ("L1 6x64x64", 6, 64, 64, false),
             ("step 32", 32, 128, 128, false),
             ("step 20", 20, 128, 128, false),
             ("step 6", 6, 128, 128, false),
@@ -402,5 +415,101 @@ mod probe {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod probe_t {
+    use super::*;
+    fn transpose8(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+        const B: usize = 8;
+        let (rf, cf) = (rows - rows % B, cols - cols % B);
+        for i0 in (0..rf).step_by(B) {
+            for j0 in (0..cf).step_by(B) {
+                let mut blk = [[0f32; B]; B];
+                for (r, row) in blk.iter_mut().enumerate() {
+                    row.copy_from_slice(&src[(i0 + r) * cols + j0..][..B]);
+                }
+                for c in 0..B {
+                    let d = &mut dst[(j0 + c) * rows + i0..][..B];
+                    for r in 0..B {
+                        d[r] = blk[r][c];
+                    }
+                }
+            }
+        }
+        for i in 0..rows {
+            for j in 0..cols {
+                if i >= rf || j >= cf {
+                    dst[j * rows + i] = src[i * cols + j];
+                }
+            }
+        }
+    }
+    fn transpose_panel(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+        const B: usize = 8;
+        let cf = cols - cols % B;
+        for j0 in (0..cf).step_by(B) {
+            let (d0, rest) = dst[j0 * rows..].split_at_mut(rows);
+            let (d1, rest) = rest.split_at_mut(rows);
+            let (d2, rest) = rest.split_at_mut(rows);
+            let (d3, rest) = rest.split_at_mut(rows);
+            let (d4, rest) = rest.split_at_mut(rows);
+            let (d5, rest) = rest.split_at_mut(rows);
+            let (d6, rest) = rest.split_at_mut(rows);
+            let d7 = &mut rest[..rows];
+            for (i, row) in src.chunks_exact(cols).enumerate() {
+                let s = &row[j0..j0 + B];
+                d0[i] = s[0];
+                d1[i] = s[1];
+                d2[i] = s[2];
+                d3[i] = s[3];
+                d4[i] = s[4];
+                d5[i] = s[5];
+                d6[i] = s[6];
+                d7[i] = s[7];
+            }
+        }
+        for (i, row) in src.chunks_exact(cols).enumerate() {
+            for j in cf..cols {
+                dst[j * rows + i] = row[j];
+            }
+        }
+    }
+    #[test]
+    #[ignore]
+    fn probe_transpose() {
+        let src: Vec<f32> = (0..128 * 128).map(|i| i as f32).collect();
+        let mut d1 = vec![0.0; src.len()];
+        let mut d2 = vec![0.0; src.len()];
+        for (name, f) in [
+            (
+                "blocked16",
+                transpose as fn(&[f32], usize, usize, &mut [f32]),
+            ),
+            ("blk8", transpose8),
+            ("panel", transpose_panel),
+        ] {
+            let t0 = super::probe::cpu_ns();
+            for _ in 0..10000 {
+                f(&src, 128, 128, &mut d1);
+                std::hint::black_box(&mut d1);
+            }
+            println!(
+                "{name}: {:.2} us per 128x128",
+                (super::probe::cpu_ns() - t0) as f64 / 1e3 / 10000.0
+            );
+        }
+        transpose(&src, 128, 128, &mut d1);
+        transpose8(&src, 128, 128, &mut d2);
+        assert_eq!(d1, d2);
+        transpose(&src[..30 * 128], 30, 128, &mut d1[..30 * 128]);
+        transpose8(&src[..30 * 128], 30, 128, &mut d2[..30 * 128]);
+        assert_eq!(d1, d2);
+        transpose_panel(&src[..30 * 128], 30, 128, &mut d2[..30 * 128]);
+        assert_eq!(d1, d2);
+        transpose_panel(&src[..30 * 128], 128, 30, &mut d2[..30 * 128]);
+        transpose(&src[..30 * 128], 128, 30, &mut d1[..30 * 128]);
+        assert_eq!(d1, d2);
     }
 }

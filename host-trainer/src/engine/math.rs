@@ -18,8 +18,8 @@ pub(crate) fn tanh(x: f32) -> f32 {
         6.372_619_3e-4,
         1.485_722_4e-5,
         5.122_297e-8,
-        -8.604_671_5e-11,
-        2.000_187_9e-13,
+        -8.604_672e-11,
+        2.000_188e-13,
         -2.760_768_5e-16,
     ];
     const B: [f32; 4] = [4.893_525e-3, 2.268_434_7e-3, 1.185_347_1e-4, 1.198_258_4e-6];
@@ -45,7 +45,8 @@ pub(crate) fn exp(x: f32) -> f32 {
     // Adding then subtracting 1.5 · 2^23 rounds to the nearest integer.
     const ROUND: f32 = 12_582_912.0;
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let shifted = x * std::f32::consts::LOG2_E + ROUND;
+    let n = shifted - ROUND;
     // r = x - n ln 2, with ln 2 split in two for precision.
     let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
     let mut p = 1.987_569_1e-4;
@@ -53,9 +54,16 @@ pub(crate) fn exp(x: f32) -> f32 {
     p = p * r + 8.333_452e-3;
     p = p * r + 4.166_579_6e-2;
     p = p * r + 1.666_666_5e-1;
-    p = p * r + 5.000_000_1e-1;
+    p = p * r + 0.5;
     let er = p * (r * r) + r + 1.0;
-    er * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // 2^n built from the integer n sitting in the low mantissa bits of `shifted`
+    // (bits(shifted) = bits(ROUND) + n): integer ops only, so the loop vectorises
+    // (a saturating `as i32` would not).
+    let biased = shifted
+        .to_bits()
+        .wrapping_sub(ROUND.to_bits())
+        .wrapping_add(127);
+    er * f32::from_bits(biased << 23)
 }
 
 /// Replaces every element of `xs` with its `tanh` ([`tanh`]).
@@ -138,7 +146,7 @@ pub(crate) fn softmax_xent(
         .zip(targets)
         .zip(scratch.iter_mut())
     {
-        let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let max = lanes_reduce(row, f32::NEG_INFINITY, |m, v| if v > m { v } else { m });
         for v in row.iter_mut() {
             *v -= max;
         }
@@ -147,7 +155,7 @@ pub(crate) fn softmax_xent(
     exp_in_place(backend, z);
     let mut loss = 0.0f64;
     for ((row, &y), &zy) in z.chunks_exact_mut(vocab).zip(targets).zip(scratch.iter()) {
-        let sum: f32 = row.iter().sum();
+        let sum = lanes_reduce(row, 0.0, |a, v| a + v);
         loss += (sum as f64).ln() - zy as f64;
         if let Some(s) = grad_scale {
             let k = s / sum;
@@ -158,6 +166,25 @@ pub(crate) fn softmax_xent(
         }
     }
     loss
+}
+
+/// Folds `xs` with `f` in 8 interleaved lanes, then folds the lanes: a fixed order
+/// (so deterministic) that vectorises, unlike one sequential chain of `f32` ops.
+#[inline(always)]
+fn lanes_reduce(xs: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
+    const LANES: usize = 8;
+    let mut acc = [init; LANES];
+    let chunks = xs.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (a, &x) in acc.iter_mut().zip(chunk) {
+            *a = f(*a, x);
+        }
+    }
+    for (a, &x) in acc.iter_mut().zip(rest) {
+        *a = f(*a, x);
+    }
+    acc.into_iter().fold(init, f)
 }
 
 #[cfg(test)]

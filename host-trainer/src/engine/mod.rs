@@ -35,16 +35,13 @@ mod tests;
 
 use std::ops::Range;
 
-use rayon::prelude::*;
-
 pub use adam::{clip_grad_norm, Adam};
 pub use bench::bench_train;
 pub use init::init_params;
 
 use crate::batch::Batch;
 use crate::params::Dims;
-use forward::Weights;
-use gemm::{transpose, Backend};
+use gemm::Backend;
 use shard::Shard;
 
 /// The training engine for one model size: a thread pool and reusable workspaces.
@@ -58,15 +55,12 @@ use shard::Shard;
 pub struct Engine {
     dims: Dims,
     backend: Backend,
-    pool: rayon::ThreadPool,
+    /// `threads - 1` workers (none for one thread): the calling thread runs shard 0.
+    pool: Option<rayon::ThreadPool>,
     /// One workspace per thread.
     shards: Vec<Shard>,
     /// Batch rows of each shard for the current call.
     ranges: Vec<Range<usize>>,
-    /// (H, H) `w_hh` transposed, refreshed every call.
-    w_hh_t: Vec<f32>,
-    /// (H, V) `w_out` transposed, refreshed every call.
-    w_out_t: Vec<f32>,
 }
 
 /// What a call computes after the forward pass.
@@ -96,20 +90,19 @@ impl Engine {
             "vocabulary of {} exceeds u16 tokens",
             dims.vocab
         );
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("micrornn-engine-{i}"))
-            .build()
-            .expect("cannot start the engine's threads");
-        let (h, v) = (dims.hidden, dims.vocab);
+        let pool = (threads > 1).then(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads - 1)
+                .thread_name(|i| format!("micrornn-engine-{}", i + 1))
+                .build()
+                .expect("cannot start the engine's threads")
+        });
         Engine {
             dims,
             backend,
             pool,
             shards: (0..threads).map(|_| Shard::new(dims)).collect(),
             ranges: vec![0..0; threads],
-            w_hh_t: vec![0.0; h * h],
-            w_out_t: vec![0.0; h * v],
         }
     }
 
@@ -157,15 +150,11 @@ impl Engine {
     ///
     /// Panics as [`Engine::loss_and_grad`].
     pub fn logits(&mut self, params: &[f32], batch: &Batch) -> Vec<f32> {
-        self.prepare(params, batch);
-        let w = Weights {
-            p: self.dims.split(params),
-            w_hh_t: &self.w_hh_t,
-            w_out_t: &self.w_out_t,
-        };
+        self.check(params, batch);
+        let p = self.dims.split(params);
         let s = &mut self.shards[0];
         s.pack(batch, 0..batch.rows);
-        forward::forward(self.backend, &w, s);
+        forward::forward(self.backend, &p, s);
         let v = self.dims.vocab;
         let mut out = vec![0.0; batch.rows * batch.steps * v];
         for t in 0..s.active.len() {
@@ -178,24 +167,19 @@ impl Engine {
         out
     }
 
-    /// Checks the inputs and refreshes the transposed weights.
-    fn prepare(&mut self, params: &[f32], batch: &Batch) {
-        let (h, v) = (self.dims.hidden, self.dims.vocab);
+    /// Panics unless the parameters and the batch fit this engine.
+    fn check(&self, params: &[f32], batch: &Batch) {
         assert_eq!(
             params.len(),
             self.dims.param_count(),
             "parameter vector length"
         );
-        validate(batch, v);
-        let p = self.dims.split(params);
-        transpose(p.w_hh, h, h, &mut self.w_hh_t);
-        transpose(p.w_out, v, h, &mut self.w_out_t);
+        validate(batch, self.dims.vocab);
     }
 
     /// Runs every shard (in parallel) and returns the summed loss, in shard order.
     fn run(&mut self, params: &[f32], batch: &Batch, pass: Pass) -> f64 {
-        self.prepare(params, batch);
-        let tokens = batch.tokens();
+        self.check(params, batch);
         split_rows(&batch.lens, &mut self.ranges);
         let Engine {
             dims,
@@ -203,21 +187,14 @@ impl Engine {
             pool,
             shards,
             ranges,
-            w_hh_t,
-            w_out_t,
         } = self;
-        let w = Weights {
-            p: dims.split(params),
-            w_hh_t,
-            w_out_t,
-        };
-        let scale = 1.0 / tokens.max(1) as f32;
+        let p = dims.split(params);
+        let grad_scale = (pass == Pass::Grad).then_some(1.0 / batch.tokens().max(1) as f32);
         let (backend, vocab) = (*backend, dims.vocab);
         let work = |(s, rows): (&mut Shard, &Range<usize>)| {
             s.pack(batch, rows.clone());
-            forward::forward(backend, &w, s);
+            forward::forward(backend, &p, s);
             let n = s.tokens();
-            let grad_scale = (pass == Pass::Grad).then_some(scale);
             s.loss = math::softmax_xent(
                 backend,
                 &mut s.z,
@@ -227,13 +204,21 @@ impl Engine {
                 grad_scale,
             );
             if pass == Pass::Grad {
-                backward::backward(backend, &w, s);
+                backward::backward(backend, &p, s);
             }
         };
-        if shards.len() == 1 {
-            work((&mut shards[0], &ranges[0]));
-        } else {
-            pool.install(|| shards.par_iter_mut().zip(ranges.par_iter()).for_each(work));
+        let (first, rest) = shards.split_first_mut().expect("at least one shard");
+        match pool {
+            None => work((first, &ranges[0])),
+            // Shards 1.. go to the workers; the caller computes shard 0 meanwhile
+            // (one wake-up per batch, no hand-off of the caller's own share).
+            Some(pool) => pool.in_place_scope(|scope| {
+                let work = &work;
+                for (s, rows) in rest.iter_mut().zip(&ranges[1..]) {
+                    scope.spawn(move |_| work((s, rows)));
+                }
+                work((first, &ranges[0]));
+            }),
         }
         shards.iter().map(|s| s.loss).sum()
     }

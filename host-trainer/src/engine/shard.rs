@@ -44,6 +44,10 @@ pub(crate) struct Shard {
     pub scratch: Vec<f32>,
     /// (N, H) gradient of the hidden states, then of the pre-activations.
     pub dh: Vec<f32>,
+    /// (H, H) `w_hh` transposed, refreshed by every forward pass.
+    pub w_hh_t: Vec<f32>,
+    /// (H, V) `w_out` transposed, refreshed by every forward pass.
+    pub w_out_t: Vec<f32>,
     /// (param_count,) this shard's gradient.
     pub grad: Vec<f32>,
     /// This shard's summed negative log-likelihood.
@@ -65,6 +69,8 @@ impl Shard {
             z: Vec::new(),
             scratch: Vec::new(),
             dh: Vec::new(),
+            w_hh_t: vec![0.0; dims.hidden * dims.hidden],
+            w_out_t: vec![0.0; dims.hidden * dims.vocab],
             grad: vec![0.0; dims.param_count()],
             loss: 0.0,
         }
