@@ -174,8 +174,8 @@ mod tests {
         let l = [
             0,
             0,
-            (0.693147 * 65536.0) as i32,
-            (1.098612 * 65536.0) as i32,
+            (core::f64::consts::LN_2 * 65536.0) as i32,
+            (libm::log(3.0) * 65536.0) as i32,
         ];
         let c = draw_counts(&l, &Settings::default(), 60_000);
         assert_eq!(c[0], 0);
@@ -189,8 +189,8 @@ mod tests {
         let l = [
             0,
             0,
-            (0.693147 * 65536.0) as i32,
-            (1.098612 * 65536.0) as i32,
+            (core::f64::consts::LN_2 * 65536.0) as i32,
+            (libm::log(3.0) * 65536.0) as i32,
         ];
         let top2 = draw_counts(
             &l,

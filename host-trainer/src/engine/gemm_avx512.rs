@@ -8,9 +8,10 @@
 //! minimum; the assembler accepts the instructions regardless, and the caller only
 //! runs them after detecting AVX-512F at run time.
 //!
-//! Only whole tiles run here: rows `m - m % 6..m` and columns `n - n % 64..n` are
-//! handed to the AVX2 kernel. `k` is cut into blocks of [`KC`] so the `(KC, 64)`
-//! panel of `B` (32 KiB) stays in L1 while the row tiles pass over it.
+//! Only whole tiles run here: the last `m % 6` rows are zero-padded to a tile
+//! through stack copies, the last `n % 64` columns go to the AVX2 kernel. `k` is
+//! cut into blocks of [`KC`] so the `(KC, 64)` panel of `B` (32 KiB) stays in L1
+//! while the row tiles pass over it.
 
 use std::arch::asm;
 
@@ -32,40 +33,72 @@ const KC: usize = 128;
 /// allocations, and C does not overlap A or B.
 pub(super) unsafe fn matmul(g: &Gemm) {
     let (m_full, n_full) = (g.m - g.m % MR, g.n - g.n % NR);
-    if m_full > 0 && n_full > 0 {
-        let mut k0 = 0;
-        while k0 < g.k {
+    let rest = g.m - m_full;
+    if n_full > 0 {
+        // The last `rest` (< MR) rows run as a whole tile through zero-padded copies:
+        // still faster than the narrower AVX2 tiles, which are latency-bound when short.
+        let mut a_pad = [0.0f32; MR * KC];
+        let mut c_pad = [0.0f32; MR * NR];
+        for k0 in (0..g.k).step_by(KC) {
             let kc = (g.k - k0).min(KC);
             // Later depth blocks add to what the earlier ones stored.
             let add = g.add || k0 > 0;
+            for r in 0..rest {
+                for (p, x) in a_pad[r * KC..r * KC + kc].iter_mut().enumerate() {
+                    *x = *g.a.add((m_full + r) * g.rsa + (k0 + p) * g.csa);
+                }
+            }
             for j0 in (0..n_full).step_by(NR) {
+                let b = g.b.wrapping_add(k0 * g.ldb + j0);
                 for i0 in (0..m_full).step_by(MR) {
                     tile(&Gemm {
                         m: MR,
                         n: NR,
                         k: kc,
                         a: g.a.wrapping_add(i0 * g.rsa + k0 * g.csa),
-                        b: g.b.wrapping_add(k0 * g.ldb + j0),
+                        b,
                         c: g.c.wrapping_add(i0 * g.ldc + j0),
                         add,
                         ..*g
                     });
                 }
+                if rest > 0 {
+                    let c = g.c.add(m_full * g.ldc + j0);
+                    if add {
+                        for r in 0..rest {
+                            std::ptr::copy_nonoverlapping(
+                                c.add(r * g.ldc),
+                                c_pad[r * NR..].as_mut_ptr(),
+                                NR,
+                            );
+                        }
+                    }
+                    let padded = Gemm {
+                        m: MR,
+                        n: NR,
+                        k: kc,
+                        a: a_pad.as_ptr(),
+                        rsa: KC,
+                        csa: 1,
+                        b,
+                        ldb: g.ldb,
+                        c: c_pad.as_mut_ptr(),
+                        ldc: NR,
+                        add,
+                    };
+                    tile(&padded);
+                    for r in 0..rest {
+                        std::ptr::copy_nonoverlapping(
+                            c_pad[r * NR..].as_ptr(),
+                            c.add(r * g.ldc),
+                            NR,
+                        );
+                    }
+                }
             }
-            k0 += kc;
         }
     }
-    // Remainder rows under the whole-tile columns, then the remainder columns.
-    if m_full < g.m && n_full > 0 {
-        let rows = Gemm {
-            m: g.m - m_full,
-            n: n_full,
-            a: g.a.wrapping_add(m_full * g.rsa),
-            c: g.c.wrapping_add(m_full * g.ldc),
-            ..*g
-        };
-        gemm_avx2::matmul(&rows);
-    }
+    // Columns past the last whole tile.
     if n_full < g.n {
         let cols = Gemm {
             n: g.n - n_full,
