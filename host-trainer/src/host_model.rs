@@ -80,17 +80,7 @@ impl HostModel {
                 }
             }
             HostModel::Float { ckpt, .. } => {
-                let dims = ckpt.dims();
-                let p = dims.split(&ckpt.best);
-                let w = RnnWeights {
-                    vocab: dims.vocab,
-                    hidden: dims.hidden,
-                    w_in: p.w_in,
-                    w_hh: p.w_hh,
-                    b_h: p.b_h,
-                    w_out: p.w_out,
-                    b_out: p.b_out,
-                };
+                let w = ckpt.dims().split(&ckpt.best);
                 let (ns, na) = RnnF::needs(&w);
                 Runner::Float {
                     vocab: Vocab::new(&ckpt.vocab).expect("checked at open"),

@@ -25,20 +25,9 @@ pub struct Dims {
     pub hidden: usize,
 }
 
-/// Read-only named views into a flat parameter (or gradient) vector.
-#[derive(Clone, Copy, Debug)]
-pub struct ParamsRef<'a> {
-    /// (V, H) input weights, one row per token.
-    pub w_in: &'a [f32],
-    /// (H, H) recurrent weights, one row per hidden unit.
-    pub w_hh: &'a [f32],
-    /// (H,) hidden bias.
-    pub b_h: &'a [f32],
-    /// (V, H) output weights, one row per token.
-    pub w_out: &'a [f32],
-    /// (V,) output bias.
-    pub b_out: &'a [f32],
-}
+/// Read-only named views into a flat parameter (or gradient) vector: the float weights
+/// type of `shared`, so the trainer's parameters feed `shared`'s float inference as they are.
+pub type ParamsRef<'a> = micrornn::cell::rnn::RnnWeights<'a>;
 
 /// Mutable named views into a flat parameter (or gradient) vector.
 #[derive(Debug)]
@@ -78,6 +67,8 @@ impl Dims {
         let (b_h, rest) = rest.split_at(c);
         let (w_out, b_out) = rest.split_at(d);
         ParamsRef {
+            vocab: self.vocab,
+            hidden: self.hidden,
             w_in,
             w_hh,
             b_h,

@@ -5,7 +5,10 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 fn micrornn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_micrornn")).args(args).output().expect("runs")
+    Command::new(env!("CARGO_BIN_EXE_micrornn"))
+        .args(args)
+        .output()
+        .expect("runs")
 }
 
 fn stdout(o: &Output) -> String {
@@ -20,7 +23,10 @@ fn stderr(o: &Output) -> String {
 fn assert_clean_error(o: &Output, needle: &str) {
     let err = stderr(o);
     assert_eq!(o.status.code(), Some(1), "stderr: {err}");
-    assert!(err.starts_with("error: ") && err.trim_end().lines().count() == 1, "{err:?}");
+    assert!(
+        err.starts_with("error: ") && err.trim_end().lines().count() == 1,
+        "{err:?}"
+    );
     assert!(err.contains(needle), "{err:?} lacks {needle:?}");
     assert!(!err.contains("panicked"), "{err}");
 }
@@ -31,18 +37,40 @@ fn trained() -> &'static (PathBuf, PathBuf) {
     DIR.get_or_init(|| {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli");
         std::fs::create_dir_all(&dir).unwrap();
-        let csv = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/names.csv")).unwrap();
-        let subset: Vec<&str> = csv.lines().take(1).chain(csv.lines().skip(1).step_by(50)).collect();
+        let csv = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/names.csv"),
+        )
+        .unwrap();
+        let subset: Vec<&str> = csv
+            .lines()
+            .take(1)
+            .chain(csv.lines().skip(1).step_by(50))
+            .collect();
         let data = dir.join("names.csv");
         std::fs::write(&data, subset.join("\n")).unwrap();
         let out = dir.join("m.mrnn");
         let o = micrornn(&[
-            "train", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(),
-            "--hidden", "24", "--epochs", "2", "--batch-size", "32", "--lr", "0.01", "--quiet",
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--hidden",
+            "24",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "32",
+            "--lr",
+            "0.01",
+            "--quiet",
         ]);
         assert!(o.status.success(), "{}", stderr(&o));
         let text = stdout(&o);
-        assert!(text.contains("epoch   2/2") && text.contains("*best"), "{text}");
+        assert!(
+            text.contains("epoch   2/2") && text.contains("*best"),
+            "{text}"
+        );
         (dir, out)
     })
 }
@@ -51,7 +79,10 @@ fn trained() -> &'static (PathBuf, PathBuf) {
 fn help_for_every_command() {
     for cmd in ["train", "eval", "export", "inspect", "generate", "bench"] {
         let o = micrornn(&[cmd, "--help"]);
-        assert!(o.status.success() && stdout(&o).contains("Usage: micrornn"), "{cmd}");
+        assert!(
+            o.status.success() && stdout(&o).contains("Usage: micrornn"),
+            "{cmd}"
+        );
     }
 }
 
@@ -72,14 +103,60 @@ fn generate_is_reproducible_and_greedy_at_temperature_zero() {
     assert_eq!(stdout(&a).lines().count(), 20);
     let c = micrornn(&["generate", "--model", m, "-n", "20", "--seed", "10"]);
     assert_ne!(stdout(&a), stdout(&c));
-    let g1 = micrornn(&["generate", "--model", m, "-n", "3", "--seed", "1", "--temperature", "0"]);
-    let g2 = micrornn(&["generate", "--model", m, "-n", "3", "--seed", "2", "--temperature", "0"]);
+    let g1 = micrornn(&[
+        "generate",
+        "--model",
+        m,
+        "-n",
+        "3",
+        "--seed",
+        "1",
+        "--temperature",
+        "0",
+    ]);
+    let g2 = micrornn(&[
+        "generate",
+        "--model",
+        m,
+        "-n",
+        "3",
+        "--seed",
+        "2",
+        "--temperature",
+        "0",
+    ]);
     assert_eq!(stdout(&g1), stdout(&g2));
     let lines: Vec<String> = stdout(&g1).lines().map(String::from).collect();
     assert!(lines.iter().all(|l| *l == lines[0]), "{lines:?}");
-    let p = micrornn(&["generate", "--model", m, "-n", "10", "--prefix", "ka", "--max-len", "6", "--top-k", "3", "--min-p", "0.05"]);
-    assert!(stdout(&p).lines().all(|l| l.starts_with("ka") && l.chars().count() <= 6), "{}", stdout(&p));
-    let ck = micrornn(&["generate", "--model", model.with_extension("ckpt").to_str().unwrap(), "-n", "5"]);
+    let p = micrornn(&[
+        "generate",
+        "--model",
+        m,
+        "-n",
+        "10",
+        "--prefix",
+        "ka",
+        "--max-len",
+        "6",
+        "--top-k",
+        "3",
+        "--min-p",
+        "0.05",
+    ]);
+    assert!(
+        stdout(&p)
+            .lines()
+            .all(|l| l.starts_with("ka") && l.chars().count() <= 6),
+        "{}",
+        stdout(&p)
+    );
+    let ck = micrornn(&[
+        "generate",
+        "--model",
+        model.with_extension("ckpt").to_str().unwrap(),
+        "-n",
+        "5",
+    ]);
     assert!(ck.status.success() && stdout(&ck).lines().count() == 5);
 }
 
@@ -87,18 +164,41 @@ fn generate_is_reproducible_and_greedy_at_temperature_zero() {
 fn eval_inspect_and_export() {
     let (dir, model) = trained();
     let val = dir.join("m.val.txt");
-    let o = micrornn(&["eval", "--model", model.to_str().unwrap(), "--data", val.to_str().unwrap(), "--json"]);
+    let o = micrornn(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        val.to_str().unwrap(),
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert!(j["nll"].as_f64().unwrap() > 1.0 && j["names"].as_u64().unwrap() > 100 && j["tokens"].as_u64().unwrap() > 500);
+    assert!(
+        j["nll"].as_f64().unwrap() > 1.0
+            && j["names"].as_u64().unwrap() > 100
+            && j["tokens"].as_u64().unwrap() > 500
+    );
     let o = micrornn(&["inspect", model.to_str().unwrap(), "--json"]);
     let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(j["hidden"], 24);
-    assert_eq!(j["macs_per_char"], 24 * 24 + 24 * j["vocab_size"].as_u64().unwrap());
+    assert_eq!(
+        j["macs_per_char"],
+        24 * 24 + 24 * j["vocab_size"].as_u64().unwrap()
+    );
     let again = dir.join("again.mrnn");
-    let o = micrornn(&["export", "--model", dir.join("m.ckpt").to_str().unwrap(), "--out", again.to_str().unwrap()]);
+    let o = micrornn(&[
+        "export",
+        "--model",
+        dir.join("m.ckpt").to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(std::fs::read(&again).unwrap(), std::fs::read(model).unwrap());
+    assert_eq!(
+        std::fs::read(&again).unwrap(),
+        std::fs::read(model).unwrap()
+    );
 }
 
 #[test]
@@ -133,20 +233,53 @@ fn damaged_model_files_fail_cleanly() {
 #[test]
 fn missing_files_and_bad_data_fail_cleanly() {
     let (dir, model) = trained();
-    assert_clean_error(&micrornn(&["generate", "--model", "/no/such/model.mrnn"]), "cannot read /no/such/model.mrnn");
+    assert_clean_error(
+        &micrornn(&["generate", "--model", "/no/such/model.mrnn"]),
+        "cannot read /no/such/model.mrnn",
+    );
     let m = model.to_str().unwrap();
-    assert_clean_error(&micrornn(&["eval", "--model", m, "--data", "/no/such.csv"]), "cannot read /no/such.csv");
+    assert_clean_error(
+        &micrornn(&["eval", "--model", m, "--data", "/no/such.csv"]),
+        "cannot read /no/such.csv",
+    );
     let csv = dir.join("noname.csv");
     std::fs::write(&csv, "first,gender\nanna,F\n").unwrap();
-    assert_clean_error(&micrornn(&["eval", "--model", m, "--data", csv.to_str().unwrap()]), "no `name` column");
-    assert_clean_error(&micrornn(&["train", "--data", csv.to_str().unwrap(), "--out", dir.join("x.mrnn").to_str().unwrap()]), "no `name` column");
+    assert_clean_error(
+        &micrornn(&["eval", "--model", m, "--data", csv.to_str().unwrap()]),
+        "no `name` column",
+    );
+    assert_clean_error(
+        &micrornn(&[
+            "train",
+            "--data",
+            csv.to_str().unwrap(),
+            "--out",
+            dir.join("x.mrnn").to_str().unwrap(),
+        ]),
+        "no `name` column",
+    );
     // Characters outside the vocabulary are skipped with their line number.
     let txt = dir.join("odd.txt");
     std::fs::write(&txt, "anna\nzoë\n\nmaria\n").unwrap();
-    let o = micrornn(&["eval", "--model", m, "--data", txt.to_str().unwrap(), "--json"]);
+    let o = micrornn(&[
+        "eval",
+        "--model",
+        m,
+        "--data",
+        txt.to_str().unwrap(),
+        "--json",
+    ]);
     assert!(o.status.success());
-    assert!(stderr(&o).contains("odd.txt:2: skipped: character 'ë'") && stderr(&o).contains("odd.txt:3: skipped: empty name"), "{}", stderr(&o));
-    assert_clean_error(&micrornn(&["generate", "--model", m, "--prefix", "4x"]), "'4' is not in the vocabulary");
+    assert!(
+        stderr(&o).contains("odd.txt:2: skipped: character 'ë'")
+            && stderr(&o).contains("odd.txt:3: skipped: empty name"),
+        "{}",
+        stderr(&o)
+    );
+    assert_clean_error(
+        &micrornn(&["generate", "--model", m, "--prefix", "4x"]),
+        "'4' is not in the vocabulary",
+    );
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! One forward pass: the trainer's batched forward equals `shared`'s float inference.
 
-use micrornn::cell::rnn::{RnnF, RnnWeights};
+use micrornn::cell::rnn::RnnF;
 use micrornn::vocab::Vocab;
 use micrornn_trainer::batch::Batch;
 use micrornn_trainer::data::encode;
@@ -22,16 +22,7 @@ fn batched_forward_equals_shared_float_inference() {
     let mut engine = Engine::new(dims, 2);
     let batched = engine.logits(&params, &batch);
 
-    let p = dims.split(&params);
-    let w = RnnWeights {
-        vocab: dims.vocab,
-        hidden: dims.hidden,
-        w_in: p.w_in,
-        w_hh: p.w_hh,
-        b_h: p.b_h,
-        w_out: p.w_out,
-        b_out: p.b_out,
-    };
+    let w = dims.split(&params);
     let (ns, na) = RnnF::needs(&w);
     let (mut state, mut scratch) = (vec![0.0; ns], vec![0.0; na]);
     let mut logits = vec![0.0; dims.vocab];

@@ -20,20 +20,37 @@ fn trained_model() -> Vec<u8> {
 
 /// Generates `n` names with `settings`, returning them with, for every name, the logits
 /// the sampler saw at each step.
-fn sample_names(bytes: &[u8], settings: &Settings, seed: u64, n: usize) -> Vec<(String, Vec<Vec<i32>>)> {
+fn sample_names(
+    bytes: &[u8],
+    settings: &Settings,
+    seed: u64,
+    n: usize,
+) -> Vec<(String, Vec<Vec<i32>>)> {
     let model = Model::load(bytes).unwrap();
     let (ns, na) = RnnQ::needs(&model);
     let (mut state, mut scratch) = (vec![0; ns], vec![0; na]);
     let inner = RnnQ::new(model, &mut state, &mut scratch).unwrap();
     let log = Rc::new(RefCell::new(Vec::new()));
-    let mut net = Recording { inner, log: log.clone() };
+    let mut net = Recording {
+        inner,
+        log: log.clone(),
+    };
     let mut rng = Rng::new(seed);
     let mut logits = vec![0; model.vocab_size()];
     let mut out = Vec::new();
     for _ in 0..n {
         log.borrow_mut().clear();
         let mut name = String::new();
-        generate(&mut net, &model.vocab, settings, "", &mut rng, &mut logits, |c| name.push(c)).unwrap();
+        generate(
+            &mut net,
+            &model.vocab,
+            settings,
+            "",
+            &mut rng,
+            &mut logits,
+            |c| name.push(c),
+        )
+        .unwrap();
         out.push((name, log.borrow().clone()));
     }
     out
@@ -62,9 +79,21 @@ impl<N: Net> Net for Recording<N> {
 /// sampler may choose (never start; end only after the first character).
 fn probabilities(logits: &[i32], first: bool) -> Vec<f64> {
     let allowed = |i: usize| i != START as usize && !(first && i == END as usize);
-    let max = (0..logits.len()).filter(|&i| allowed(i)).map(|i| logits[i]).max().unwrap() as f64 / 65536.0;
-    let e: Vec<f64> =
-        (0..logits.len()).map(|i| if allowed(i) { (logits[i] as f64 / 65536.0 - max).exp() } else { 0.0 }).collect();
+    let max = (0..logits.len())
+        .filter(|&i| allowed(i))
+        .map(|i| logits[i])
+        .max()
+        .unwrap() as f64
+        / 65536.0;
+    let e: Vec<f64> = (0..logits.len())
+        .map(|i| {
+            if allowed(i) {
+                (logits[i] as f64 / 65536.0 - max).exp()
+            } else {
+                0.0
+            }
+        })
+        .collect();
     let sum: f64 = e.iter().sum();
     e.iter().map(|x| x / sum).collect()
 }
@@ -73,7 +102,10 @@ fn probabilities(logits: &[i32], first: bool) -> Vec<f64> {
 fn min_p_never_emits_an_improbable_character() {
     let bytes = trained_model();
     let vocab = Model::load(&bytes).unwrap().vocab;
-    let settings = Settings { min_p_milli: 100, ..Settings::default() };
+    let settings = Settings {
+        min_p_milli: 100,
+        ..Settings::default()
+    };
     let (mut checked, mut lowest) = (0, 1.0f64);
     for (name, steps) in sample_names(&bytes, &settings, 11, 300) {
         // Token chosen at step k: the k-th character, or end after the last one.
@@ -84,22 +116,32 @@ fn min_p_never_emits_an_improbable_character() {
         for (k, &t) in chosen.iter().enumerate() {
             let p = probabilities(&steps[k], k == 0)[t as usize];
             lowest = lowest.min(p);
-            assert!(p >= 0.1 - 1e-5, "{name:?}: step {k} emitted a token of probability {p}");
+            assert!(
+                p >= 0.1 - 1e-5,
+                "{name:?}: step {k} emitted a token of probability {p}"
+            );
             checked += 1;
         }
     }
     assert!(checked > 1000, "{checked}");
     // Without min-p the same model does emit improbable characters: the test can fail.
-    let any_low = sample_names(&bytes, &Settings::default(), 11, 300).iter().any(|(name, steps)| {
-        name.chars().enumerate().any(|(k, c)| probabilities(&steps[k], k == 0)[vocab.token(c).unwrap() as usize] < 0.1)
-    });
+    let any_low = sample_names(&bytes, &Settings::default(), 11, 300)
+        .iter()
+        .any(|(name, steps)| {
+            name.chars().enumerate().any(|(k, c)| {
+                probabilities(&steps[k], k == 0)[vocab.token(c).unwrap() as usize] < 0.1
+            })
+        });
     assert!(any_low && lowest >= 0.1 - 1e-5);
 }
 
 #[test]
 fn temperature_zero_is_greedy_and_ignores_the_seed() {
     let bytes = trained_model();
-    let greedy = Settings { temperature_milli: 0, ..Settings::default() };
+    let greedy = Settings {
+        temperature_milli: 0,
+        ..Settings::default()
+    };
     let a = sample_names(&bytes, &greedy, 1, 3);
     let b = sample_names(&bytes, &greedy, 2, 1);
     assert!(a.iter().all(|(n, _)| *n == a[0].0) && a[0].0 == b[0].0);
@@ -121,7 +163,12 @@ fn temperature_zero_is_greedy_and_ignores_the_seed() {
 fn same_seed_same_names_and_other_seeds_differ() {
     let bytes = trained_model();
     let s = Settings::default();
-    let names = |seed| sample_names(&bytes, &s, seed, 50).into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+    let names = |seed| {
+        sample_names(&bytes, &s, seed, 50)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(names(5), names(5));
     assert_ne!(names(5), names(6));
 }
@@ -135,16 +182,47 @@ fn prefix_and_max_len() {
     let mut net = RnnQ::new(model, &mut state, &mut scratch).unwrap();
     let mut logits = vec![0; model.vocab_size()];
     let mut rng = Rng::new(1);
-    let s = Settings { max_len: 5, ..Settings::default() };
+    let s = Settings {
+        max_len: 5,
+        ..Settings::default()
+    };
     for _ in 0..100 {
         let mut name = String::new();
-        let n = generate(&mut net, &model.vocab, &s, "ma", &mut rng, &mut logits, |c| name.push(c)).unwrap();
-        assert!(name.starts_with("ma") && name.chars().count() == n && (2..=5).contains(&n), "{name}");
+        let n = generate(
+            &mut net,
+            &model.vocab,
+            &s,
+            "ma",
+            &mut rng,
+            &mut logits,
+            |c| name.push(c),
+        )
+        .unwrap();
+        assert!(
+            name.starts_with("ma") && name.chars().count() == n && (2..=5).contains(&n),
+            "{name}"
+        );
     }
     let mut emitted = String::new();
-    let e = generate(&mut net, &model.vocab, &s, "m4", &mut rng, &mut logits, |c| emitted.push(c));
+    let e = generate(
+        &mut net,
+        &model.vocab,
+        &s,
+        "m4",
+        &mut rng,
+        &mut logits,
+        |c| emitted.push(c),
+    );
     assert_eq!(e, Err(Error::UnknownChar { ch: '4' }));
-    let e = generate(&mut net, &model.vocab, &s, "abcdef", &mut rng, &mut logits, |c| emitted.push(c));
+    let e = generate(
+        &mut net,
+        &model.vocab,
+        &s,
+        "abcdef",
+        &mut rng,
+        &mut logits,
+        |c| emitted.push(c),
+    );
     assert_eq!(e, Err(Error::PrefixTooLong { len: 6, max: 5 }));
     assert!(emitted.is_empty(), "nothing is emitted before an error");
 }

@@ -262,7 +262,10 @@ pub(crate) fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) 
     // sequential write streams.
     const BLOCK: usize = 8;
     let full = cols - cols % BLOCK;
-    for (j0, block) in (0..full).step_by(BLOCK).zip(dst.chunks_exact_mut(BLOCK * rows)) {
+    for (j0, block) in (0..full)
+        .step_by(BLOCK)
+        .zip(dst.chunks_exact_mut(BLOCK * rows))
+    {
         let mut outs = block.chunks_exact_mut(rows);
         let mut d: [&mut [f32]; BLOCK] = std::array::from_fn(|_| outs.next().expect("8 rows"));
         for (i, row) in src.chunks_exact(cols).enumerate() {

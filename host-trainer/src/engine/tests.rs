@@ -337,7 +337,10 @@ fn bench_throughput() {
 #[test]
 #[ignore]
 fn probe_timing() {
-    let dims = Dims { vocab: 30, hidden: 128 };
+    let dims = Dims {
+        vocab: 30,
+        hidden: 128,
+    };
     let mut rng = SplitMix64::new(1);
     let lens: Vec<usize> = (0..64).map(|_| rng.range(3, 17)).collect();
     let batch = random_batch(30, &lens, 3);

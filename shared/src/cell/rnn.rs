@@ -30,20 +30,7 @@ impl<'a, 'w> RnnQ<'a, 'w> {
     /// Binds a model to caller-given buffers; refuses buffers that are too small.
     pub fn new(model: Model<'a>, state: &'w mut [i16], scratch: &'w mut [i32]) -> Result<Self> {
         let (ns, na) = Self::needs(&model);
-        if state.len() < ns {
-            return Err(Error::BufferTooSmall {
-                what: "state buffer",
-                needed: ns,
-                capacity: state.len(),
-            });
-        }
-        if scratch.len() < na {
-            return Err(Error::BufferTooSmall {
-                what: "scratch buffer",
-                needed: na,
-                capacity: scratch.len(),
-            });
-        }
+        check_buffers((ns, na), (state.len(), scratch.len()))?;
         let mut net = RnnQ {
             model,
             h: &mut state[..ns],
@@ -89,6 +76,22 @@ impl Net for RnnQ<'_, '_> {
             *logit = requant_q16(acc, m.w_out.scale_bits(t)).saturating_add(m.w_out.bias_q16(t));
         }
     }
+}
+
+/// Refuses state or scratch buffers shorter than `needed`.
+fn check_buffers(needed: (usize, usize), capacity: (usize, usize)) -> Result<()> {
+    let check = |what, needed, capacity| {
+        if capacity < needed {
+            return Err(Error::BufferTooSmall {
+                what,
+                needed,
+                capacity,
+            });
+        }
+        Ok(())
+    };
+    check("state buffer", needed.0, capacity.0)?;
+    check("scratch buffer", needed.1, capacity.1)
 }
 
 // ---- float path ----
@@ -144,20 +147,7 @@ impl<'a, 'w> RnnF<'a, 'w> {
             });
         }
         let (ns, na) = Self::needs(&w);
-        if state.len() < ns {
-            return Err(Error::BufferTooSmall {
-                what: "state buffer",
-                needed: ns,
-                capacity: state.len(),
-            });
-        }
-        if scratch.len() < na {
-            return Err(Error::BufferTooSmall {
-                what: "scratch buffer",
-                needed: na,
-                capacity: scratch.len(),
-            });
-        }
+        check_buffers((ns, na), (state.len(), scratch.len()))?;
         let mut net = RnnF {
             w,
             h: &mut state[..ns],
