@@ -24,9 +24,14 @@ pub(crate) fn backward(backend: Backend, p: &ParamsRef<'_>, s: &mut Shard) {
         z,
         dh,
         grad,
+        w_hh,
+        w_out,
         ..
     } = s;
     let (h, v) = (dims.hidden, dims.vocab);
+    // Cache-line-aligned copies of the B operands (see `Aligned`).
+    w_hh.copy_from_slice(p.w_hh);
+    w_out.copy_from_slice(p.w_out);
     let g = dims.split_mut(grad);
     let (hs, dz) = (&hs[..n * h], &z[..n * v]);
 
@@ -42,7 +47,7 @@ pub(crate) fn backward(backend: Backend, p: &ParamsRef<'_>, s: &mut Shard) {
     // dz (N,V) @ w_out (V,H) -> dh (N,H).
     backend.matmul(
         Mat::rows(dz, n, v),
-        Mat::rows(p.w_out, v, h),
+        Mat::rows(w_out, v, h),
         MatMut::rows(dh, n, h),
         Update::Write,
     );
@@ -59,7 +64,7 @@ pub(crate) fn backward(backend: Backend, p: &ParamsRef<'_>, s: &mut Shard) {
             let next = Mat::rows(&later[..a * h], a, h);
             backend.matmul(
                 next,
-                Mat::rows(p.w_hh, h, h),
+                Mat::rows(w_hh, h, h),
                 MatMut::rows(&mut cur[..a * h], a, h),
                 Update::Add,
             );

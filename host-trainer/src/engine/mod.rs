@@ -4,10 +4,10 @@
 //! How a batch is computed ([`Engine::loss_and_grad`]):
 //! 1. the rows are split into one contiguous shard per thread, balanced by real
 //!    token count;
-//! 2. each shard packs its rows time-major without padding ([`shard`]), runs the
-//!    forward pass ([`forward`]: a `(rows, H) @ (H, H)` product per time step,
-//!    one big product for all logits), the softmax cross-entropy ([`math`]) and
-//!    backpropagation through time ([`backward`]: again one product per step, and
+//! 2. each shard packs its rows time-major without padding (`shard.rs`), runs the
+//!    forward pass (`forward.rs`: a `(rows, H) @ (H, H)` product per time step,
+//!    one big product for all logits), the softmax cross-entropy (`math.rs`) and
+//!    backpropagation through time (`backward.rs`: again one product per step, and
 //!    one big product each for `dw_out`, `dh` and `dw_hh`) into its own gradient
 //!    buffer;
 //! 3. the shard gradients are summed in shard order.
@@ -15,9 +15,10 @@
 //! Every step of this is sequential within its shard, and the shards are fixed by
 //! the batch and the thread count, so the result is bit-identical run to run for
 //! the same thread count (not across thread counts: the summation order differs).
-//! All products go through [`gemm`], single-threaded per shard.
+//! All products go through `gemm.rs`, single-threaded per shard.
 
 mod adam;
+mod aligned;
 mod backward;
 mod bench;
 mod forward;
@@ -49,8 +50,13 @@ use shard::Shard;
 /// Computes the masked mean cross-entropy of a batch and its gradient. The rows of
 /// a batch are split into contiguous shards, one per thread; each thread computes
 /// its shard's gradient into its own buffer and the buffers are summed in shard
-/// order, so results are bit-identical for the same thread count. Buffers grow to
-/// the largest batch seen and are then reused: steady-state calls do not allocate.
+/// order, so results are bit-identical for the same thread count.
+///
+/// With `threads = N` the engine owns a rayon pool of `N - 1` workers and the
+/// calling thread computes shard 0 itself (no pool at all for `N = 1`): N threads
+/// compute, and a batch costs one worker wake-up rather than a hand-off of the
+/// whole call. Buffers grow to the largest batch seen and are then reused:
+/// steady-state calls do not allocate.
 #[derive(Debug)]
 pub struct Engine {
     dims: Dims,
@@ -130,7 +136,7 @@ impl Engine {
         let (first, rest) = self.shards.split_first().expect("at least one shard");
         grad.copy_from_slice(&first.grad);
         for shard in rest {
-            for (g, &s) in grad.iter_mut().zip(&shard.grad) {
+            for (g, &s) in grad.iter_mut().zip(shard.grad.iter()) {
                 *g += s;
             }
         }

@@ -12,11 +12,13 @@
 //!   `active[t]` rows of block `t - 1`: the recurrent product of a step reads one
 //!   contiguous `(active[t], H)` matrix.
 //!
-//! The buffers only grow: after the first batches no step allocates.
+//! The buffers only grow: after the first batches no step allocates. The float
+//! buffers start on cache lines ([`Aligned`]), so do the rows the kernels load.
 
 use std::cmp::Reverse;
 use std::ops::Range;
 
+use super::aligned::Aligned;
 use crate::batch::Batch;
 use crate::params::Dims;
 
@@ -35,21 +37,25 @@ pub(crate) struct Shard {
     /// (N,) target token of each packed token.
     pub y: Vec<u16>,
     /// (N, H) hidden state after each token.
-    pub hs: Vec<f32>,
-    /// (N - active[0], H) hidden state before each token of steps >= 1.
-    pub prev: Vec<f32>,
+    pub hs: Aligned,
+    /// (N - `active[0]`, H) hidden state before each token of steps >= 1.
+    pub prev: Aligned,
     /// (N, V) logits, then their gradient.
-    pub z: Vec<f32>,
+    pub z: Aligned,
     /// (N,) scratch for the cross-entropy.
     pub scratch: Vec<f32>,
     /// (N, H) gradient of the hidden states, then of the pre-activations.
-    pub dh: Vec<f32>,
+    pub dh: Aligned,
+    /// (H, H) copy of `w_hh`, refreshed by every backward pass.
+    pub w_hh: Aligned,
+    /// (V, H) copy of `w_out`, refreshed by every backward pass.
+    pub w_out: Aligned,
     /// (H, H) `w_hh` transposed, refreshed by every forward pass.
-    pub w_hh_t: Vec<f32>,
+    pub w_hh_t: Aligned,
     /// (H, V) `w_out` transposed, refreshed by every forward pass.
-    pub w_out_t: Vec<f32>,
+    pub w_out_t: Aligned,
     /// (param_count,) this shard's gradient.
-    pub grad: Vec<f32>,
+    pub grad: Aligned,
     /// This shard's summed negative log-likelihood.
     pub loss: f64,
 }
@@ -57,6 +63,7 @@ pub(crate) struct Shard {
 impl Shard {
     /// Empty workspaces for a model of size `dims`.
     pub(crate) fn new(dims: Dims) -> Self {
+        let (h, v) = (dims.hidden, dims.vocab);
         Shard {
             dims,
             order: Vec::new(),
@@ -64,14 +71,16 @@ impl Shard {
             start: vec![0],
             x: Vec::new(),
             y: Vec::new(),
-            hs: Vec::new(),
-            prev: Vec::new(),
-            z: Vec::new(),
+            hs: Aligned::default(),
+            prev: Aligned::default(),
+            z: Aligned::default(),
             scratch: Vec::new(),
-            dh: Vec::new(),
-            w_hh_t: vec![0.0; dims.hidden * dims.hidden],
-            w_out_t: vec![0.0; dims.hidden * dims.vocab],
-            grad: vec![0.0; dims.param_count()],
+            dh: Aligned::default(),
+            w_hh: Aligned::zeros(h * h),
+            w_out: Aligned::zeros(v * h),
+            w_hh_t: Aligned::zeros(h * h),
+            w_out_t: Aligned::zeros(h * v),
+            grad: Aligned::zeros(dims.param_count()),
             loss: 0.0,
         }
     }
@@ -115,11 +124,11 @@ impl Shard {
         }
         let (n, h, v) = (self.tokens(), self.dims.hidden, self.dims.vocab);
         let first = self.active.first().copied().unwrap_or(0);
-        self.hs.resize(n * h, 0.0);
-        self.prev.resize((n - first) * h, 0.0);
-        self.z.resize(n * v, 0.0);
+        self.hs.resize(n * h);
+        self.prev.resize((n - first) * h);
+        self.z.resize(n * v);
         self.scratch.resize(n, 0.0);
-        self.dh.resize(n * h, 0.0);
+        self.dh.resize(n * h);
         self.loss = 0.0;
     }
 }
