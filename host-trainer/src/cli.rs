@@ -46,10 +46,10 @@ pub struct TrainArgs {
     /// Continue the run saved in this checkpoint (same data; --epochs may extend it).
     #[arg(long, value_name = "M.ckpt")]
     pub resume: Option<PathBuf>,
-    /// Hidden units [default: 128].
+    /// Hidden units [default: 192].
     #[arg(long)]
     pub hidden: Option<usize>,
-    /// Passes over the training names [default: 50].
+    /// Passes over the training names [default: 40].
     #[arg(long)]
     pub epochs: Option<u32>,
     /// Names per mini-batch [default: 64].

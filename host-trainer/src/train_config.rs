@@ -33,8 +33,8 @@ pub const WARMUP_FRAC: f64 = 0.02;
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
-            hidden: 128,
-            epochs: 50,
+            hidden: 192,
+            epochs: 40,
             batch: 64,
             lr: 0.004,
             weight_decay: 0.01,

@@ -85,21 +85,30 @@ pub fn sample(
         let d = (logits[i] as i64 - max as i64) * 1000 / s.temperature_milli as i64;
         exp_q22(d.max(-64 << 16) as i32) as u64
     };
+    let total: u64 = (0..logits.len()).filter(|&i| allowed(i)).map(weight).sum();
+    // Without top-k and min-p every allowed token is kept: no second pass.
+    let filtering = s.top_k != 0 || s.min_p_milli != 0;
     let kth = top_k_threshold(logits, &allowed, s.top_k as usize);
     let in_top_k =
         |i: usize| kth.is_none_or(|(kl, ki)| logits[i] > kl || (logits[i] == kl && i <= ki));
-    let total: u64 = (0..logits.len()).filter(|&i| allowed(i)).map(weight).sum();
     let passes_min_p = |i: usize| weight(i) * 1000 >= s.min_p_milli as u64 * total;
-    let any_passes = (0..logits.len()).any(|i| allowed(i) && in_top_k(i) && passes_min_p(i));
+    // The best token is in every top-k and has the largest weight: if it fails min-p,
+    // every token does, and the best one alone is kept.
+    let best_passes = passes_min_p(best);
     let kept = |i: usize| {
         allowed(i)
-            && if any_passes {
-                in_top_k(i) && passes_min_p(i)
-            } else {
-                i == best
-            }
+            && (!filtering
+                || if best_passes {
+                    in_top_k(i) && passes_min_p(i)
+                } else {
+                    i == best
+                })
     };
-    let kept_total: u64 = (0..logits.len()).filter(|&i| kept(i)).map(weight).sum();
+    let kept_total: u64 = if filtering {
+        (0..logits.len()).filter(|&i| kept(i)).map(weight).sum()
+    } else {
+        total
+    };
     // Draw r uniformly in 0..kept_total and walk the cumulative weights.
     let r = rng.below(kept_total);
     let mut cum = 0;
