@@ -298,4 +298,6 @@ fn bad_flag_values_are_refused_by_the_parser() {
     }
     let o = micrornn(&["train", "--hidden", "0", "--epochs", "1"]);
     assert_clean_error(&o, "--hidden");
+    assert_clean_error(&micrornn(&["bench", "--threads", "0"]), "--threads");
+    assert_clean_error(&micrornn(&["bench", "--hidden", "100000"]), "--hidden");
 }

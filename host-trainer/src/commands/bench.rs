@@ -17,12 +17,18 @@ use crate::cli::BenchArgs;
 const AZ: &str = "abcdefghijklmnopqrstuvwxyz";
 
 pub fn run(a: BenchArgs) -> Result<()> {
-    if !(a.seconds > 0.0 && a.seconds.is_finite()) || a.hidden == 0 || a.batch_size == 0 {
-        bail!("--seconds, --hidden and --batch-size must be positive");
+    if !(a.seconds > 0.0 && a.seconds.is_finite()) || a.batch_size == 0 {
+        bail!("--seconds and --batch-size must be positive");
+    }
+    if a.hidden == 0 || a.hidden > micrornn::model::MAX_HIDDEN {
+        bail!("--hidden must be in 1..={}", micrornn::model::MAX_HIDDEN);
     }
     let threads = a
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 {
+        bail!("--threads must be at least 1");
+    }
     let dims = Dims {
         vocab: AZ.len() + micrornn::vocab::SPECIALS,
         hidden: a.hidden,
