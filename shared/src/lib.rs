@@ -6,7 +6,8 @@
 //! - [`format`] and [`model`]: the `.mrnn` model file, validated and borrowed zero-copy;
 //! - [`cell`]: the recurrent cells, each with an integer-only and a float step;
 //! - [`fixed`]: fixed-point formats, requantization, tanh and exp without floating point;
-//! - [`rng`], [`sampler`], [`generate`]: seeded sampling with temperature, top-k, min-p, prefix.
+//! - [`rng`], [`sampler`], [`generate`]: seeded sampling with temperature, top-k, min-p, prefix;
+//! - [`protocol`] and [`session`]: the serial command loop, generic over byte I/O.
 #![no_std]
 #![deny(missing_docs)]
 
@@ -17,8 +18,10 @@ pub mod format;
 pub mod generate;
 pub mod kernels;
 pub mod model;
+pub mod protocol;
 pub mod rng;
 pub mod sampler;
+pub mod session;
 pub mod tensor;
 pub mod vocab;
 

@@ -1,0 +1,515 @@
+//! The command loop on the serial line, generic over byte I/O so that it runs on a
+//! board's UART and in host tests alike.
+//!
+//! Line-based, for a person at a terminal and for a program. Input lines end with CR,
+//! LF or CR LF; with `echo on` (the default) typed characters are echoed, backspace
+//! (0x08 or 0x7f) erases, and a `> ` prompt is shown. Every reply ends with a line
+//! `ok` or a single line `err <reason>`; output lines end with CR LF. A line longer than
+//! [`MAX_LINE`] bytes, bytes that are not UTF-8, an unknown command or a bad value each
+//! get `err …` and the session goes on. Input that arrives while a `gen` is replying
+//! stops it: the rest of that input line is discarded and the reply ends with `err`.
+
+use core::fmt::Write as _;
+
+use embedded_io::{Read, ReadReady, Write};
+
+use crate::cell::rnn::RnnQ;
+use crate::error::Error;
+use crate::generate::generate;
+use crate::model::Model;
+use crate::protocol::{parse, Command, GenSettings, ParseError};
+use crate::rng::Rng;
+
+/// Longest input line, in bytes (without its ending).
+pub const MAX_LINE: usize = 127;
+
+/// Buffers the board gives the session (statics on a device: nothing is allocated).
+#[derive(Debug)]
+pub struct Buffers<'w> {
+    /// Hidden state, one `i16` per hidden unit.
+    pub state: &'w mut [i16],
+    /// Pre-activation scratch, one `i32` per hidden unit.
+    pub scratch: &'w mut [i32],
+    /// Logits, one `i32` per token.
+    pub logits: &'w mut [i32],
+}
+
+/// What the board says about itself in `info`.
+#[derive(Clone, Copy, Debug)]
+pub struct BoardInfo {
+    /// Board name, e.g. `mps2-an386`.
+    pub board: &'static str,
+    /// Firmware name and version.
+    pub firmware: &'static str,
+    /// Address of the model partition.
+    pub partition_addr: u32,
+    /// Size of the model partition in bytes.
+    pub partition_len: u32,
+}
+
+/// Board services the session uses for `stats`.
+pub trait Board {
+    /// A free-running tick counter.
+    fn ticks(&self) -> u64;
+    /// Instructions per tick when the emulator counts instructions (`-icount shift=0`), else 0.
+    fn instructions_per_tick(&self) -> u32;
+    /// Deepest stack use seen so far, in bytes (stack painting).
+    fn stack_peak(&self) -> usize;
+    /// Size of the stack region in bytes.
+    fn stack_size(&self) -> usize;
+    /// Bytes of static RAM (`.data` + `.bss`).
+    fn static_ram(&self) -> usize;
+}
+
+/// Measurements of the last `gen`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct GenStats {
+    names: u32,
+    chars: u32,
+    steps: u32,
+    ticks: u64,
+}
+
+/// The state of one serial session: the model (or why there is none), buffers, settings
+/// and the line being typed.
+#[derive(Debug)]
+pub struct Session<'m, 'w> {
+    model: Result<Model<'m>, Error>,
+    model_len: usize,
+    buffers: Buffers<'w>,
+    info: BoardInfo,
+    settings: GenSettings,
+    echo: bool,
+    line: heapless::Vec<u8, MAX_LINE>,
+    overflow: bool,
+    /// Discard input up to the next line end (after an interrupted reply).
+    discard: bool,
+    /// The last byte was CR (so a following LF ends nothing).
+    after_cr: bool,
+    stats: GenStats,
+}
+
+impl<'m, 'w> Session<'m, 'w> {
+    /// Validates the model in `partition` (it may hold anything) and checks that it fits
+    /// the buffers. A session without a valid model still answers every command.
+    pub fn new(partition: &'m [u8], buffers: Buffers<'w>, info: BoardInfo) -> Self {
+        let model_len = crate::format::file_len(partition).unwrap_or(0);
+        let model = Model::load(partition).and_then(|m| fits(&m, &buffers).map(|_| m));
+        Session {
+            model,
+            model_len,
+            buffers,
+            info,
+            settings: GenSettings::default(),
+            echo: true,
+            line: heapless::Vec::new(),
+            overflow: false,
+            discard: false,
+            after_cr: false,
+            stats: GenStats::default(),
+        }
+    }
+
+    /// The model, or why there is none.
+    pub fn model(&self) -> Result<&Model<'m>, Error> {
+        self.model.as_ref().map_err(|e| *e)
+    }
+
+    /// Prints the banner and serves commands forever.
+    pub fn run<IO: Read + Write + ReadReady, B: Board>(&mut self, io: &mut IO, board: &B) -> ! {
+        self.banner(io);
+        loop {
+            let mut byte = [0u8];
+            if let Ok(1) = io.read(&mut byte) {
+                self.on_byte(byte[0], io, board);
+            }
+        }
+    }
+
+    /// The greeting: firmware, board, and the model or why there is none.
+    pub fn banner<IO: Write>(&mut self, io: &mut IO) {
+        let mut l = Line::new();
+        let _ = write!(l, "{} on {}", self.info.firmware, self.info.board);
+        l.send(io);
+        match &self.model {
+            Ok(m) => self.model_line(io, m),
+            Err(e) => {
+                let _ = write!(l, "no valid model: {e}");
+                l.send(io);
+            }
+        }
+        self.prompt(io);
+    }
+
+    /// Handles one received byte.
+    pub fn on_byte<IO: Read + Write + ReadReady, B: Board>(
+        &mut self,
+        b: u8,
+        io: &mut IO,
+        board: &B,
+    ) {
+        let was_cr = core::mem::replace(&mut self.after_cr, b == b'\r');
+        match b {
+            b'\n' if was_cr => {}
+            b'\r' | b'\n' => {
+                if self.echo {
+                    let _ = io.write_all(b"\r\n");
+                }
+                if !core::mem::take(&mut self.discard) {
+                    self.end_of_line(io, board);
+                }
+                self.line.clear();
+                self.overflow = false;
+                self.prompt(io);
+            }
+            _ if self.discard => {}
+            0x08 | 0x7f => {
+                if self.line.pop().is_some() && self.echo {
+                    let _ = io.write_all(b"\x08 \x08");
+                }
+            }
+            _ => {
+                if self.line.push(b).is_err() {
+                    self.overflow = true;
+                } else if self.echo {
+                    let _ = io.write_all(&[b]);
+                }
+            }
+        }
+    }
+
+    fn prompt<IO: Write>(&self, io: &mut IO) {
+        if self.echo {
+            let _ = io.write_all(b"> ");
+        }
+    }
+
+    /// A complete line arrived: check it, parse it, run it.
+    fn end_of_line<IO: Read + Write + ReadReady, B: Board>(&mut self, io: &mut IO, board: &B) {
+        let mut l = Line::new();
+        if self.overflow {
+            let _ = write!(l, "err line too long (max {MAX_LINE} bytes)");
+            return l.send(io);
+        }
+        let line = self.line.clone();
+        let Ok(text) = core::str::from_utf8(&line) else {
+            let _ = write!(l, "err line is not UTF-8");
+            return l.send(io);
+        };
+        match parse(text, &self.settings) {
+            Ok(cmd) => self.execute(cmd, io, board),
+            Err(e) => {
+                match e {
+                    ParseError::BadValue { key, expected } => {
+                        write!(l, "err bad {key}: expected {expected}")
+                    }
+                    ParseError::UnknownSetting(k) => {
+                        write!(
+                            l,
+                            "err unknown setting {k} (seed, temp, topk, minp, prefix, maxlen)"
+                        )
+                    }
+                    ParseError::Usage(u) => write!(l, "err usage: {u}"),
+                }
+                .ok();
+                l.send(io);
+            }
+        }
+    }
+
+    fn execute<IO: Read + Write + ReadReady, B: Board>(
+        &mut self,
+        cmd: Command<'_>,
+        io: &mut IO,
+        board: &B,
+    ) {
+        let mut l = Line::new();
+        match cmd {
+            Command::Empty => return,
+            Command::Help => {
+                for h in HELP {
+                    let _ = io.write_all(h.as_bytes());
+                    let _ = io.write_all(b"\r\n");
+                }
+            }
+            Command::Info => self.info(io),
+            Command::Settings => {
+                let s = &self.settings;
+                let _ = write!(
+                    l,
+                    "seed={} temp={} topk={} minp={} prefix={} maxlen={}",
+                    s.seed,
+                    Milli(s.sampler.temperature_milli),
+                    s.sampler.top_k,
+                    Milli(s.sampler.min_p_milli),
+                    s.prefix,
+                    s.sampler.max_len
+                );
+                l.send(io);
+            }
+            Command::Set(s) => self.settings = s,
+            Command::Echo(on) => self.echo = on,
+            Command::Stats => self.report_stats(io, board),
+            Command::Gen { count, settings } => {
+                if let Err(fail) = self.gen(count, &settings, io, board) {
+                    match fail {
+                        GenFail::NoModel(e) => write!(l, "err no valid model: {e}"),
+                        GenFail::Failed(e) => write!(l, "err {e}"),
+                        GenFail::Interrupted => {
+                            write!(l, "err input arrived during the reply; stopped")
+                        }
+                    }
+                    .ok();
+                    return l.send(io);
+                }
+            }
+            Command::Unknown(c) => {
+                let _ = write!(l, "err unknown command {c:?} (try help)");
+                return l.send(io);
+            }
+        }
+        let _ = io.write_all(b"ok\r\n");
+    }
+
+    fn info<IO: Write>(&self, io: &mut IO) {
+        let mut l = Line::new();
+        let i = &self.info;
+        let _ = write!(l, "firmware {}", i.firmware);
+        l.send(io);
+        let _ = write!(l, "board {}", i.board);
+        l.send(io);
+        let _ = write!(l, "format {}", crate::format::FORMAT_VERSION);
+        l.send(io);
+        let _ = write!(
+            l,
+            "partition {:#010x} {} bytes",
+            i.partition_addr, i.partition_len
+        );
+        l.send(io);
+        let b = &self.buffers;
+        let _ = write!(
+            l,
+            "capacity hidden {} vocab {}",
+            b.state.len().min(b.scratch.len()),
+            b.logits.len()
+        );
+        l.send(io);
+        match &self.model {
+            Ok(m) => self.model_line(io, m),
+            Err(e) => {
+                let _ = write!(l, "model none: {e}");
+                l.send(io);
+            }
+        }
+    }
+
+    fn model_line<IO: Write>(&self, io: &mut IO, m: &Model<'_>) {
+        let mut l = Line::new();
+        let _ = write!(
+            l,
+            "model rnn hidden {} vocab {} params {} bytes {} ram {} macs {}",
+            m.hidden(),
+            m.vocab_size(),
+            m.param_count(),
+            self.model_len,
+            m.ram_bytes(),
+            m.macs_per_char()
+        );
+        l.send(io);
+    }
+
+    fn report_stats<IO: Write, B: Board>(&self, io: &mut IO, board: &B) {
+        let s = &self.stats;
+        let mut l = Line::new();
+        let _ = write!(
+            l,
+            "names {} chars {} steps {} ticks {}",
+            s.names, s.chars, s.steps, s.ticks
+        );
+        l.send(io);
+        let ipt = board.instructions_per_tick() as u64;
+        if ipt > 0 && s.steps > 0 {
+            let _ = write!(
+                l,
+                "instructions {} per_step {}",
+                s.ticks * ipt,
+                s.ticks * ipt / s.steps as u64
+            );
+            l.send(io);
+        }
+        let _ = write!(
+            l,
+            "stack_peak {} stack_size {} static_ram {}",
+            board.stack_peak(),
+            board.stack_size(),
+            board.static_ram()
+        );
+        l.send(io);
+    }
+
+    /// `gen`: one name per line. Stops early (with an error) when input arrives.
+    fn gen<IO: Read + Write + ReadReady, B: Board>(
+        &mut self,
+        count: u32,
+        settings: &GenSettings,
+        io: &mut IO,
+        board: &B,
+    ) -> Result<(), GenFail> {
+        let model = self.model.map_err(GenFail::NoModel)?;
+        let b = &mut self.buffers;
+        let mut net = RnnQ::new(model, b.state, b.scratch).map_err(GenFail::Failed)?;
+        let mut rng = Rng::new(settings.seed);
+        let mut stats = GenStats::default();
+        let start = board.ticks();
+        for _ in 0..count {
+            let n = generate(
+                &mut net,
+                &model.vocab,
+                &settings.sampler,
+                &settings.prefix,
+                &mut rng,
+                b.logits,
+                |c| {
+                    let mut utf8 = [0u8; 4];
+                    let _ = io.write_all(c.encode_utf8(&mut utf8).as_bytes());
+                },
+            )
+            .map_err(GenFail::Failed)?;
+            let _ = io.write_all(b"\r\n");
+            stats.names += 1;
+            stats.chars += n as u32;
+            // One step per character plus the step that chose the end (unless cut at max).
+            stats.steps += n as u32 + (n < settings.sampler.max_len as usize) as u32;
+            if let Some(first) = input_during_reply(io, &mut self.after_cr) {
+                stats.ticks = board.ticks().wrapping_sub(start);
+                self.stats = stats;
+                (self.after_cr, self.discard) = drop_input(first, io);
+                return Err(GenFail::Interrupted);
+            }
+        }
+        stats.ticks = board.ticks().wrapping_sub(start);
+        self.stats = stats;
+        Ok(())
+    }
+}
+
+/// A byte that arrived during a reply, if any. The LF of a CR LF line ending that
+/// started the reply (`after_cr`) is not input: it is dropped here.
+fn input_during_reply<IO: Read + ReadReady>(io: &mut IO, after_cr: &mut bool) -> Option<u8> {
+    while io.read_ready().unwrap_or(false) {
+        let mut byte = [0u8];
+        if !matches!(io.read(&mut byte), Ok(1)) {
+            return None;
+        }
+        if !(byte[0] == b'\n' && core::mem::take(after_cr)) {
+            return Some(byte[0]);
+        }
+    }
+    None
+}
+
+/// Input arrived during a reply: drops it and what else is waiting. Returns whether the
+/// last byte was CR, and whether the rest of its line must still be discarded.
+fn drop_input<IO: Read + ReadReady>(first: u8, io: &mut IO) -> (bool, bool) {
+    let mut last = first;
+    while io.read_ready().unwrap_or(false) {
+        let mut byte = [0u8];
+        if !matches!(io.read(&mut byte), Ok(1)) {
+            break;
+        }
+        last = byte[0];
+    }
+    (last == b'\r', !matches!(last, b'\r' | b'\n'))
+}
+
+/// Checks that the model fits the session's buffers.
+fn fits(m: &Model<'_>, b: &Buffers<'_>) -> Result<(), Error> {
+    let (ns, na) = RnnQ::needs(m);
+    let need = [
+        ("state buffer (hidden)", ns, b.state.len()),
+        ("scratch buffer (hidden)", na, b.scratch.len()),
+    ];
+    for (what, needed, capacity) in
+        need.into_iter()
+            .chain([("logits buffer (vocab)", m.vocab_size(), b.logits.len())])
+    {
+        if capacity < needed {
+            return Err(Error::BufferTooSmall {
+                what,
+                needed,
+                capacity,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Why a `gen` ended without `ok`.
+enum GenFail {
+    /// The partition holds no usable model.
+    NoModel(Error),
+    /// Settings or prefix refused.
+    Failed(Error),
+    /// Input arrived during the reply.
+    Interrupted,
+}
+
+/// The `help` text.
+const HELP: [&str; 9] = [
+    "commands:",
+    "  help                  this text",
+    "  info                  firmware, board, capacity, model",
+    "  gen [N] [key=value]   N names (default 1); keys: seed temp topk minp prefix maxlen",
+    "  set <key> <value>     keep a setting for the next gens",
+    "  settings              show the settings",
+    "  stats                 measurements of the last gen",
+    "  echo on|off           echo typed characters (off for programs)",
+    "every reply ends with a line 'ok' or 'err <reason>'",
+];
+
+/// Thousandths as a decimal: 800 → `0.8`.
+struct Milli(u32);
+
+impl core::fmt::Display for Milli {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let (int, frac) = (self.0 / 1000, self.0 % 1000);
+        if frac == 0 {
+            write!(f, "{int}")
+        } else {
+            let s = [
+                b'0' + (frac / 100) as u8,
+                b'0' + (frac / 10 % 10) as u8,
+                b'0' + (frac % 10) as u8,
+            ];
+            let digits = core::str::from_utf8(&s).unwrap_or("0");
+            write!(f, "{int}.{}", digits.trim_end_matches('0'))
+        }
+    }
+}
+
+/// One output line being formatted (truncated if longer than its buffer).
+struct Line(heapless::String<160>);
+
+impl Line {
+    fn new() -> Line {
+        Line(heapless::String::new())
+    }
+
+    /// Writes the line with CR LF and empties it.
+    fn send<IO: Write>(&mut self, io: &mut IO) {
+        let _ = io.write_all(self.0.as_bytes());
+        let _ = io.write_all(b"\r\n");
+        self.0.clear();
+    }
+}
+
+impl core::fmt::Write for Line {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for c in s.chars() {
+            if self.0.push(c).is_err() {
+                break; // long lines are cut, never an error
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,317 @@
+//! The serial session, run on the host with a scripted byte stream: protocol, errors,
+//! and the same names as `micrornn generate`.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+
+use micrornn::cell::rnn::RnnQ;
+use micrornn::generate::generate;
+use micrornn::rng::Rng;
+use micrornn::sampler::Settings;
+use micrornn::session::{Board, BoardInfo, Buffers, Session};
+use micrornn::Model;
+use micrornn_tests::{small_names, tiny_config, train_tiny};
+
+/// A serial line: bytes still to arrive, and what the session sent.
+struct Line {
+    input: VecDeque<u8>,
+    output: Vec<u8>,
+}
+
+impl embedded_io::ErrorType for Line {
+    type Error = Infallible;
+}
+
+impl embedded_io::Read for Line {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Infallible> {
+        match (buf.first_mut(), self.input.pop_front()) {
+            (Some(slot), Some(b)) => {
+                *slot = b;
+                Ok(1)
+            }
+            _ => Ok(0),
+        }
+    }
+}
+
+impl embedded_io::ReadReady for Line {
+    fn read_ready(&mut self) -> Result<bool, Infallible> {
+        Ok(!self.input.is_empty())
+    }
+}
+
+impl embedded_io::Write for Line {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Infallible> {
+        self.output.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> Result<(), Infallible> {
+        Ok(())
+    }
+}
+
+struct FakeBoard;
+
+impl Board for FakeBoard {
+    fn ticks(&self) -> u64 {
+        0
+    }
+    fn instructions_per_tick(&self) -> u32 {
+        0
+    }
+    fn stack_peak(&self) -> usize {
+        0
+    }
+    fn stack_size(&self) -> usize {
+        0
+    }
+    fn static_ram(&self) -> usize {
+        0
+    }
+}
+
+const INFO: BoardInfo = BoardInfo {
+    board: "host",
+    firmware: "test 0",
+    partition_addr: 0x1000,
+    partition_len: 65536,
+};
+
+/// Runs a session over `partition`, sending `script` one line at a time (the next line
+/// only once the session has read the previous one, as a client waiting for `ok` does);
+/// returns the banner and replies.
+fn converse(partition: &[u8], hidden_cap: usize, script: &[u8]) -> String {
+    let lines: Vec<&[u8]> = script.split_inclusive(|&b| b == b'\n').collect();
+    converse_chunks(partition, hidden_cap, &lines)
+}
+
+/// Like [`converse`], but each chunk arrives at once, whatever it holds.
+fn converse_chunks(partition: &[u8], hidden_cap: usize, chunks: &[&[u8]]) -> String {
+    let (mut state, mut scratch, mut logits) = (
+        vec![0i16; hidden_cap],
+        vec![0i32; hidden_cap],
+        vec![0i32; 64],
+    );
+    let buffers = Buffers {
+        state: &mut state,
+        scratch: &mut scratch,
+        logits: &mut logits,
+    };
+    let mut session = Session::new(partition, buffers, INFO);
+    let mut line = Line {
+        input: VecDeque::new(),
+        output: Vec::new(),
+    };
+    session.banner(&mut line);
+    for chunk in chunks {
+        line.input.extend(chunk.iter());
+        while let Some(b) = line.input.pop_front() {
+            session.on_byte(b, &mut line, &FakeBoard);
+        }
+    }
+    String::from_utf8(line.output).expect("the session writes UTF-8")
+}
+
+fn model_bytes() -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_names(dir.path(), 2000, 31);
+    let (paths, _) = train_tiny(dir.path(), "m", &data, tiny_config(4, 2, 2));
+    std::fs::read(paths.out).unwrap()
+}
+
+/// Names from the library, as `micrornn generate` makes them.
+fn host_names(bytes: &[u8], seed: u64, settings: &Settings, prefix: &str, n: usize) -> Vec<String> {
+    let model = Model::load(bytes).unwrap();
+    let (ns, na) = RnnQ::needs(&model);
+    let (mut state, mut scratch) = (vec![0; ns], vec![0; na]);
+    let mut net = RnnQ::new(model, &mut state, &mut scratch).unwrap();
+    let mut logits = vec![0; model.vocab_size()];
+    let mut rng = Rng::new(seed);
+    (0..n)
+        .map(|_| {
+            let mut s = String::new();
+            generate(
+                &mut net,
+                &model.vocab,
+                settings,
+                prefix,
+                &mut rng,
+                &mut logits,
+                |c| s.push(c),
+            )
+            .unwrap();
+            s
+        })
+        .collect()
+}
+
+/// The reply lines after the banner and the echoed first command (`echo off`).
+fn replies(out: &str) -> Vec<&str> {
+    out.split("\r\n")
+        .skip(3)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.trim_start_matches("> "))
+        .collect()
+}
+
+#[test]
+fn gen_gives_the_hosts_names() {
+    let bytes = model_bytes();
+    let out = converse(&bytes, 64, b"echo off\r\ngen 20 seed=7\r\ngen 15 seed=3 temp=0.7 topk=5 minp=0.05 prefix=ka maxlen=9\n");
+    let r = replies(&out);
+    assert_eq!(r[0], "ok");
+    let want1 = host_names(&bytes, 7, &Settings::default(), "", 20);
+    assert_eq!(
+        r[1..21],
+        want1.iter().map(String::as_str).collect::<Vec<_>>()[..]
+    );
+    assert_eq!(r[21], "ok");
+    let s = Settings {
+        temperature_milli: 700,
+        top_k: 5,
+        min_p_milli: 50,
+        max_len: 9,
+    };
+    let want2 = host_names(&bytes, 3, &s, "ka", 15);
+    assert_eq!(
+        r[22..37],
+        want2.iter().map(String::as_str).collect::<Vec<_>>()[..]
+    );
+    assert_eq!(r[37], "ok");
+    assert!(want2
+        .iter()
+        .all(|n| n.starts_with("ka") && n.chars().count() <= 9));
+}
+
+#[test]
+fn set_keeps_settings_and_info_describes_the_model() {
+    let bytes = model_bytes();
+    let out = converse(
+        &bytes,
+        64,
+        b"echo off\nset seed 11\nset prefix ma\nsettings\ngen 3\ninfo\n",
+    );
+    let r = replies(&out);
+    assert_eq!(r[..3], ["ok", "ok", "ok"]);
+    assert_eq!(r[3], "seed=11 temp=1 topk=0 minp=0 prefix=ma maxlen=24");
+    let want = host_names(&bytes, 11, &Settings::default(), "ma", 3);
+    assert_eq!(
+        r[5..8],
+        want.iter().map(String::as_str).collect::<Vec<_>>()[..]
+    );
+    assert!(
+        r.iter()
+            .any(|l| l.starts_with("model rnn hidden 32 vocab ")),
+        "{r:?}"
+    );
+    assert!(r.contains(&"capacity hidden 64 vocab 64"));
+    assert_eq!(r.last(), Some(&"ok"));
+}
+
+#[test]
+fn malformed_lines_get_err_and_the_session_goes_on() {
+    let bytes = model_bytes();
+    let mut script = b"echo off\n".to_vec();
+    script.extend([b'x'; 300]);
+    script.extend(b"\n");
+    script.extend(b"gen \xff\xfe\n");
+    script.extend(b"frobnicate\n");
+    script.extend(b"gen many\n");
+    script.extend(b"gen temp=-1\n");
+    script.extend(b"gen minp=2\n");
+    script.extend(b"gen colour=red\n");
+    script.extend(b"gen prefix=4x\n");
+    script.extend(b"gen maxlen=1 prefix=abc\n");
+    script.extend(b"echo\n");
+    script.extend(b"\x00\x01\x02\n");
+    script.extend(b"gen 2 seed=1\n");
+    let out = converse(&bytes, 64, &script);
+    let r = replies(&out);
+    let errs: Vec<&str> = r
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("err "))
+        .collect();
+    assert_eq!(errs.len(), 11, "{r:?}");
+    assert!(errs[0].contains("line too long"));
+    assert!(errs[1].contains("not UTF-8"));
+    assert!(errs[2].contains("unknown command"));
+    assert!(errs[3].contains("bad N"));
+    assert!(errs[4].contains("bad temp"));
+    assert!(errs[5].contains("bad minp"));
+    assert!(errs[6].contains("unknown setting colour"));
+    assert!(errs[7].contains("'4' is not in the vocabulary"));
+    assert!(errs[8].contains("prefix has 3 characters"));
+    assert!(errs[9].contains("usage: echo"));
+    assert!(errs[10].contains("unknown command"));
+    // ...and then it still works.
+    assert_eq!(
+        r[r.len() - 3..r.len() - 1],
+        host_names(&bytes, 1, &Settings::default(), "", 2)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()[..]
+    );
+    assert_eq!(r.last(), Some(&"ok"));
+}
+
+#[test]
+fn input_during_a_reply_stops_it_with_err() {
+    let bytes = model_bytes();
+    let out = converse_chunks(
+        &bytes,
+        64,
+        &[b"echo off\n", b"gen 500 seed=2\ninfo\n", b"gen 1\n"],
+    );
+    let r = replies(&out);
+    // The first name comes out, then the pending "info" line stops the reply and is dropped.
+    assert_eq!(r[1], host_names(&bytes, 2, &Settings::default(), "", 1)[0]);
+    assert_eq!(r[2], "err input arrived during the reply; stopped");
+    assert_eq!(r.len(), 5, "{r:?}");
+    assert_eq!(r[4], "ok");
+}
+
+#[test]
+fn terminal_echo_backspace_and_prompt() {
+    let bytes = model_bytes();
+    let out = converse(&bytes, 64, b"hellp\x7f\x08p\r");
+    assert!(out.contains("> hellp\x08 \x08\x08 \x08p\r\n"), "{out:?}");
+    assert!(
+        out.contains("commands:"),
+        "help ran after the correction: {out:?}"
+    );
+}
+
+#[test]
+fn bad_or_oversized_models_are_reported_at_boot_and_on_gen() {
+    let bytes = model_bytes();
+    let mut bad = bytes.clone();
+    bad[0] = b'X';
+    let out = converse(&bad, 64, b"echo off\ngen 1\ninfo\n");
+    assert!(
+        out.contains("no valid model: not a micrornn model (bad magic"),
+        "{out}"
+    );
+    let r = replies(&out);
+    assert!(
+        r[1].starts_with("err no valid model: not a micrornn model"),
+        "{r:?}"
+    );
+    assert!(r.iter().any(|l| l.starts_with("model none: ")));
+    let erased = vec![0xffu8; 4096];
+    assert!(converse(&erased, 64, b"").contains("no valid model: not a micrornn model"));
+    let mut crc = bytes.clone();
+    let mid = crc.len() / 2;
+    crc[mid] ^= 1;
+    assert!(converse(&crc, 64, b"").contains("no valid model: model is damaged: CRC-32"));
+    assert!(
+        converse(&bytes[..bytes.len() - 9], 64, b"").contains("no valid model: truncated model")
+    );
+    // Hidden 32 does not fit a board whose buffers hold 16 units.
+    let out = converse(&bytes, 16, b"echo off\ngen 1\n");
+    assert!(
+        out.contains("state buffer (hidden) too small: model needs 32, capacity is 16"),
+        "{out}"
+    );
+    assert!(replies(&out)[1].starts_with("err no valid model: state buffer (hidden) too small"));
+}
