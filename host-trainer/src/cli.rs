@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use micrornn::fixed::parse_milli;
 use micrornn::sampler::MAX_TEMPERATURE_MILLI;
+use micrornn_trainer::boards::BoardKind;
 
 /// micrornn: train character-level RNNs on a laptop, quantize them to int8, and run
 /// them on microcontrollers.
@@ -31,6 +32,10 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Measure training throughput and sampling speed on this machine.
     Bench(BenchArgs),
+    /// Talk to a device (or an emulated one) over its serial line.
+    Device(DeviceArgs),
+    /// Boot the firmware in QEMU with a model in its partition.
+    Emulate(EmulateArgs),
 }
 
 /// `micrornn train`.
@@ -95,12 +100,88 @@ pub struct EvalArgs {
 /// `micrornn export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Float checkpoint to quantize.
-    #[arg(long, value_name = "M.ckpt")]
+    /// Float checkpoint to quantize (.ckpt), or a model file (.mrnn) to package for a board.
+    #[arg(long)]
     pub model: PathBuf,
-    /// Model file to write.
-    #[arg(long, value_name = "M.mrnn")]
+    /// File to write.
+    #[arg(long)]
     pub out: PathBuf,
+    /// Board whose model partition the output is for: checks that the model fits and
+    /// places a hex file at the partition's address.
+    #[arg(long, value_enum)]
+    pub board: Option<BoardKind>,
+    /// Output format: `mrnn` (the model file), `bin` (raw bytes for the partition; the same
+    /// bytes), or `hex` (Intel HEX at the partition address; needs --board).
+    #[arg(long, value_enum, default_value = "mrnn")]
+    pub format: ExportFormat,
+}
+
+/// What `export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// The model file.
+    Mrnn,
+    /// Raw bytes to write at the board's partition address (identical to the model file).
+    Bin,
+    /// Intel HEX with the board's partition address.
+    Hex,
+}
+
+/// `micrornn device`.
+#[derive(Debug, Args)]
+pub struct DeviceArgs {
+    /// Serial device (e.g. /dev/ttyACM0) or `tcp:HOST:PORT` (an emulated board).
+    #[arg(long)]
+    pub port: String,
+    /// Seconds to wait for each reply line.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// What to ask.
+    #[command(subcommand)]
+    pub action: DeviceAction,
+}
+
+/// A request to the device.
+#[derive(Debug, Subcommand)]
+pub enum DeviceAction {
+    /// Firmware, board, capacity and model.
+    Info,
+    /// Generate names on the device (same settings as `micrornn generate`).
+    Gen(DeviceGenArgs),
+    /// Measurements of the device's last `gen` (ticks, instructions, stack).
+    Stats,
+}
+
+/// `micrornn device … gen`.
+#[derive(Debug, Args)]
+pub struct DeviceGenArgs {
+    /// Number of names.
+    #[arg(default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub count: u32,
+    /// Sampling settings.
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+}
+
+/// `micrornn emulate`.
+#[derive(Debug, Args)]
+pub struct EmulateArgs {
+    /// Board to emulate.
+    #[arg(long, value_enum, default_value = "mps2-an386")]
+    pub board: BoardKind,
+    /// Model file to put in the board's model partition (omit to boot with an empty one).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Where the UART goes: `stdio` (this terminal) or `tcp:127.0.0.1:PORT` (QEMU listens;
+    /// connect with `micrornn device --port tcp:127.0.0.1:PORT`).
+    #[arg(long, default_value = "stdio")]
+    pub serial: String,
+    /// Firmware ELF to boot (default: build or reuse firmware/ for the board).
+    #[arg(long)]
+    pub elf: Option<PathBuf>,
+    /// Count instructions (QEMU -icount shift=0): `stats` then reports instructions.
+    #[arg(long)]
+    pub icount: bool,
 }
 
 /// `micrornn inspect`.
@@ -122,6 +203,14 @@ pub struct GenerateArgs {
     /// Number of names.
     #[arg(short = 'n', long = "count", default_value_t = 10)]
     pub count: u32,
+    /// Sampling settings.
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+}
+
+/// Sampling settings, for `generate` and `device gen`.
+#[derive(Debug, Args)]
+pub struct SamplingArgs {
     /// Seed of the sampler; the same seed gives the same names.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -170,4 +259,38 @@ fn parse_temperature(s: &str) -> Result<u32, String> {
 fn parse_probability(s: &str) -> Result<u32, String> {
     parse_milli(s, 1000)
         .ok_or_else(|| "expected a number from 0 to 1 with at most 3 decimals".into())
+}
+
+impl SamplingArgs {
+    /// The sampler's settings.
+    pub fn settings(&self) -> micrornn::sampler::Settings {
+        micrornn::sampler::Settings {
+            temperature_milli: self.temperature,
+            top_k: self.top_k,
+            min_p_milli: self.min_p,
+            max_len: self.max_len,
+        }
+    }
+
+    /// The protocol line asking a device for `count` names with these settings.
+    pub fn gen_line(&self, count: u32) -> anyhow::Result<String> {
+        use micrornn_trainer::client::milli_to_decimal;
+        if self.prefix.chars().any(char::is_whitespace)
+            || self.prefix.len() > micrornn::protocol::MAX_PREFIX
+        {
+            anyhow::bail!(
+                "--prefix for a device must be at most {} bytes without spaces",
+                micrornn::protocol::MAX_PREFIX
+            );
+        }
+        Ok(format!(
+            "gen {count} seed={} temp={} topk={} minp={} prefix={} maxlen={}",
+            self.seed,
+            milli_to_decimal(self.temperature),
+            self.top_k,
+            milli_to_decimal(self.min_p),
+            self.prefix,
+            self.max_len
+        ))
+    }
 }

@@ -1,12 +1,16 @@
 //! The laptop side of micrornn: data, training, evaluation, quantization, export, generation.
 
 pub mod batch;
+pub mod boards;
 pub mod checkpoint;
+pub mod client;
 pub mod data;
+pub mod emulator;
 pub mod engine;
 pub mod eval;
 pub mod fsutil;
 pub mod host_model;
+pub mod ihex;
 pub mod params;
 pub mod quantize;
 pub mod train;

@@ -1,19 +1,50 @@
 //! `micrornn export`.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use micrornn_trainer::checkpoint::Checkpoint;
-use micrornn_trainer::train::write_model;
+use micrornn_trainer::fsutil::write_atomic;
+use micrornn_trainer::host_model::HostModel;
+use micrornn_trainer::ihex;
+use micrornn_trainer::quantize::export_rnn;
 
-use crate::cli::ExportArgs;
+use crate::cli::{ExportArgs, ExportFormat};
 
 pub fn run(a: ExportArgs) -> Result<()> {
-    let ck = Checkpoint::read(&a.model)?;
-    write_model(&a.out, &ck)?;
-    let len = std::fs::metadata(&a.out)?.len();
-    println!(
-        "wrote {} ({len} bytes, int8, best epoch {})",
-        a.out.display(),
-        ck.best_epoch
-    );
+    // The model file: quantized from a checkpoint, or as it is.
+    let (bytes, what) = match HostModel::open(&a.model)? {
+        HostModel::Float { ckpt, .. } => (
+            quantize(&ckpt)?,
+            format!("int8, best epoch {}", ckpt.best_epoch),
+        ),
+        HostModel::Quantized { bytes, .. } => (bytes, "int8".to_string()),
+    };
+    let spec = a.board.map(|b| b.spec());
+    if let Some(spec) = &spec {
+        spec.check_fits(&bytes)?;
+    }
+    let out = match (a.format, &spec) {
+        (ExportFormat::Mrnn | ExportFormat::Bin, _) => bytes.clone(),
+        (ExportFormat::Hex, Some(spec)) => ihex::encode(spec.partition_addr, &bytes).into_bytes(),
+        (ExportFormat::Hex, None) => {
+            bail!("--format hex needs --board (the hex file carries the partition address)")
+        }
+    };
+    write_atomic(&a.out, &out)?;
+    match &spec {
+        Some(s) => println!(
+            "wrote {} ({} bytes, {what}; model {} of {} partition bytes at {:#010x} on {})",
+            a.out.display(),
+            out.len(),
+            bytes.len(),
+            s.partition_len,
+            s.partition_addr,
+            s.name
+        ),
+        None => println!("wrote {} ({} bytes, {what})", a.out.display(), out.len()),
+    }
     Ok(())
+}
+
+fn quantize(ck: &Checkpoint) -> Result<Vec<u8>> {
+    export_rnn(&ck.vocab, ck.dims(), &ck.best)
 }

@@ -1,6 +1,8 @@
 //! One file per command.
 
 mod bench;
+mod device;
+mod emulate;
 mod eval;
 mod export;
 mod generate;
@@ -20,5 +22,7 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Inspect(a) => inspect::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Device(a) => device::run(a),
+        Command::Emulate(a) => emulate::run(a),
     }
 }

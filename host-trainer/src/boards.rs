@@ -1,0 +1,96 @@
+//! The boards the firmware runs on: where the model partition is and what fits.
+//!
+//! These numbers mirror `firmware/memory/*.x` (the partition) and the buffer sizes in
+//! the firmware's board files (the capacity).
+
+use anyhow::{bail, Result};
+use clap::ValueEnum;
+use micrornn::Model;
+
+/// A supported board.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BoardKind {
+    /// QEMU `mps2-an386`: Cortex-M4F, CMSDK UART0.
+    #[value(name = "mps2-an386")]
+    Mps2An386,
+    /// QEMU `microbit`: nRF51822 Cortex-M0, 16 KB RAM, 256 KB flash.
+    #[value(name = "microbit")]
+    Microbit,
+}
+
+/// Facts about a board.
+#[derive(Clone, Copy, Debug)]
+pub struct BoardSpec {
+    /// Name used on the command line and by the firmware.
+    pub name: &'static str,
+    /// Rust target of its firmware.
+    pub target: &'static str,
+    /// QEMU machine.
+    pub machine: &'static str,
+    /// Start of the model partition.
+    pub partition_addr: u32,
+    /// Size of the model partition in bytes.
+    pub partition_len: u32,
+    /// Largest hidden size the firmware's buffers hold.
+    pub max_hidden: usize,
+    /// Largest vocabulary (tokens) the firmware's buffers hold.
+    pub max_vocab: usize,
+}
+
+impl BoardKind {
+    /// The board's facts.
+    pub fn spec(self) -> BoardSpec {
+        match self {
+            BoardKind::Mps2An386 => BoardSpec {
+                name: "mps2-an386",
+                target: "thumbv7em-none-eabihf",
+                machine: "mps2-an386",
+                partition_addr: 0x0020_0000,
+                partition_len: 0x0010_0000,
+                max_hidden: 511,
+                max_vocab: 1024,
+            },
+            BoardKind::Microbit => BoardSpec {
+                name: "microbit",
+                target: "thumbv6m-none-eabi",
+                machine: "microbit",
+                partition_addr: 0x0001_0000,
+                partition_len: 0x0003_0000,
+                max_hidden: 192,
+                max_vocab: 96,
+            },
+        }
+    }
+}
+
+impl BoardSpec {
+    /// Refuses a model file that does not fit this board, naming what does not fit.
+    pub fn check_fits(&self, model_file: &[u8]) -> Result<()> {
+        let m = Model::load(model_file).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if model_file.len() > self.partition_len as usize {
+            bail!(
+                "model does not fit {}: the file is {} bytes, the model partition holds {}",
+                self.name,
+                model_file.len(),
+                self.partition_len
+            );
+        }
+        if m.hidden() > self.max_hidden {
+            bail!(
+                "model does not fit {}: hidden size {} needs RAM for its state, the firmware holds at most {}",
+                self.name,
+                m.hidden(),
+                self.max_hidden
+            );
+        }
+        if m.vocab_size() > self.max_vocab {
+            bail!(
+                "model does not fit {}: {} tokens need RAM for their logits, the firmware holds at most {}",
+                self.name,
+                m.vocab_size(),
+                self.max_vocab
+            );
+        }
+        Ok(())
+    }
+}

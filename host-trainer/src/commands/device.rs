@@ -1,0 +1,24 @@
+//! `micrornn device`: talk to a board over its serial line.
+
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use micrornn_trainer::client::DeviceClient;
+
+use crate::cli::{DeviceAction, DeviceArgs};
+
+pub fn run(a: DeviceArgs) -> Result<()> {
+    if a.timeout == 0 {
+        bail!("--timeout must be at least 1 second");
+    }
+    let mut dev = DeviceClient::connect(&a.port, Duration::from_secs(a.timeout))?;
+    let line = match &a.action {
+        DeviceAction::Info => "info".to_string(),
+        DeviceAction::Stats => "stats".to_string(),
+        DeviceAction::Gen(g) => g.sampling.gen_line(g.count)?,
+    };
+    for l in dev.command(&line)? {
+        println!("{l}");
+    }
+    Ok(())
+}

@@ -1,0 +1,38 @@
+//! `micrornn emulate`: boot the firmware in QEMU with a model in its partition.
+
+use anyhow::{bail, Context, Result};
+use micrornn_trainer::emulator::{build_firmware, check_qemu, qemu_command};
+
+use crate::cli::EmulateArgs;
+
+pub fn run(a: EmulateArgs) -> Result<()> {
+    check_qemu()?;
+    let spec = a.board.spec();
+    if let Some(m) = &a.model {
+        let bytes = std::fs::read(m).with_context(|| format!("cannot read {}", m.display()))?;
+        spec.check_fits(&bytes)
+            .with_context(|| format!("{}", m.display()))?;
+    }
+    let elf = match &a.elf {
+        Some(e) => e.clone(),
+        None => build_firmware(&spec)?,
+    };
+    let serial = match a.serial.as_str() {
+        "stdio" => "stdio".to_string(),
+        s if s.starts_with("tcp:") => {
+            eprintln!("serial line on {s}: connect with `micrornn device --port {s} info` (QEMU waits for it)");
+            format!("{s},server=on,wait=on")
+        }
+        s => bail!("--serial must be `stdio` or `tcp:HOST:PORT`, not {s:?}"),
+    };
+    if serial == "stdio" {
+        eprintln!("booting {} in QEMU; quit with Ctrl-A then X", spec.name);
+    }
+    let status = qemu_command(&spec, &elf, a.model.as_deref(), &serial, a.icount)
+        .status()
+        .context("cannot start qemu-system-arm")?;
+    if !status.success() {
+        bail!("qemu-system-arm exited with {status}");
+    }
+    Ok(())
+}

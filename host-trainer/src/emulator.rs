@@ -1,0 +1,168 @@
+//! Booting the firmware in QEMU with a model in its partition.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::boards::BoardSpec;
+use crate::client::DeviceClient;
+
+/// The firmware folder of this repository.
+pub fn firmware_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware")
+}
+
+/// Where `build_firmware` puts a board's ELF.
+pub fn firmware_elf(spec: &BoardSpec) -> PathBuf {
+    firmware_dir()
+        .join("target")
+        .join(spec.target)
+        .join("release")
+        .join(spec.name)
+}
+
+/// Builds (or finds up to date) the firmware for `spec` and returns its ELF.
+pub fn build_firmware(spec: &BoardSpec) -> Result<PathBuf> {
+    let dir = firmware_dir();
+    if !dir.join("Cargo.toml").exists() {
+        bail!(
+            "no firmware sources at {}; pass --elf with a built firmware",
+            dir.display()
+        );
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(&dir)
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--target",
+            spec.target,
+            "--bin",
+            spec.name,
+        ])
+        .args(["--features", spec.name])
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .status()
+        .context("cannot run cargo to build the firmware")?;
+    if !status.success() {
+        bail!("building the firmware for {} failed", spec.name);
+    }
+    Ok(firmware_elf(spec))
+}
+
+/// The QEMU command line booting `elf` on `spec`'s machine, with `model` loaded into the
+/// model partition and the UART on `serial` (a QEMU `-serial` argument).
+pub fn qemu_command(
+    spec: &BoardSpec,
+    elf: &Path,
+    model: Option<&Path>,
+    serial: &str,
+    icount: bool,
+) -> Command {
+    let mut cmd = Command::new("qemu-system-arm");
+    cmd.args([
+        "-machine",
+        spec.machine,
+        "-nographic",
+        "-monitor",
+        "none",
+        "-serial",
+        serial,
+    ]);
+    cmd.args(["-semihosting-config", "enable=on,target=native"]);
+    if icount {
+        cmd.args(["-icount", "shift=0"]);
+    }
+    cmd.arg("-kernel").arg(elf);
+    if let Some(m) = model {
+        let loader = format!(
+            "loader,file={},addr={:#x},force-raw=on",
+            m.display(),
+            spec.partition_addr
+        );
+        cmd.args(["-device", &loader]);
+    }
+    cmd
+}
+
+/// Checks that `qemu-system-arm` can be run.
+pub fn check_qemu() -> Result<()> {
+    match Command::new("qemu-system-arm")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+    {
+        Ok(s) if s.success() => Ok(()),
+        _ => bail!(
+            "qemu-system-arm is not installed (Debian/Ubuntu: apt-get install qemu-system-arm)"
+        ),
+    }
+}
+
+/// A running emulated board whose UART listens on a local TCP port.
+#[derive(Debug)]
+pub struct Emulator {
+    child: Child,
+    /// The `--port` for [`crate::client::DeviceClient`]: `tcp:127.0.0.1:PORT`.
+    pub port: String,
+}
+
+impl Emulator {
+    /// Boots `elf` with `model` and waits until its UART accepts a connection.
+    pub fn boot(
+        spec: &BoardSpec,
+        elf: &Path,
+        model: Option<&Path>,
+        icount: bool,
+    ) -> Result<Emulator> {
+        check_qemu()?;
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let serial = format!("tcp:127.0.0.1:{port},server=on,wait=on");
+        let child = qemu_command(spec, elf, model, &serial, icount)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("cannot start qemu-system-arm")?;
+        Ok(Emulator {
+            child,
+            port: format!("tcp:127.0.0.1:{port}"),
+        })
+    }
+
+    /// Connects to the board's UART (retrying while QEMU starts) and syncs the session.
+    pub fn client(&mut self, timeout: Duration) -> Result<DeviceClient> {
+        let start = Instant::now();
+        loop {
+            match DeviceClient::connect(&self.port, timeout) {
+                Ok(c) => return Ok(c),
+                Err(e) => {
+                    if let Some(status) = self.child.try_wait()? {
+                        bail!("qemu-system-arm exited ({status})");
+                    }
+                    if start.elapsed() > Duration::from_secs(20) {
+                        return Err(e.context(
+                            "the emulated board's serial port did not answer within 20 s",
+                        ));
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
