@@ -36,6 +36,8 @@ pub enum Command {
     Device(DeviceArgs),
     /// Boot the firmware in QEMU with a model in its partition.
     Emulate(EmulateArgs),
+    /// Train a small model, flash it into an emulated board, print the names it sends back.
+    Demo(DemoArgs),
 }
 
 /// `micrornn train`.
@@ -161,6 +163,26 @@ pub struct DeviceGenArgs {
     /// Sampling settings.
     #[command(flatten)]
     pub sampling: SamplingArgs,
+}
+
+/// `micrornn demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Board to emulate.
+    #[arg(long, value_enum, default_value = "mps2-an386")]
+    pub board: BoardKind,
+    /// Names to train on.
+    #[arg(long, default_value = "data/names.csv")]
+    pub data: PathBuf,
+    /// Folder for the model files.
+    #[arg(long, default_value = "demo")]
+    pub dir: PathBuf,
+    /// Names to ask the chip for.
+    #[arg(short = 'n', long = "count", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub count: u32,
+    /// Seed of the chip's sampler.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
 }
 
 /// `micrornn emulate`.

@@ -1,6 +1,7 @@
 //! One file per command.
 
 mod bench;
+mod demo;
 mod device;
 mod emulate;
 mod eval;
@@ -24,5 +25,6 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Bench(a) => bench::run(a),
         Command::Device(a) => device::run(a),
         Command::Emulate(a) => emulate::run(a),
+        Command::Demo(a) => demo::run(a),
     }
 }
