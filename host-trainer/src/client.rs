@@ -17,6 +17,9 @@ pub struct DeviceClient {
     port: Box<dyn Port>,
     name: String,
     pending: Vec<u8>,
+    /// Lines the device sent before the session was synced (the boot banner, if the
+    /// connection was there at boot).
+    pub banner: Vec<String>,
 }
 
 impl std::fmt::Debug for DeviceClient {
@@ -48,6 +51,7 @@ impl DeviceClient {
             port,
             name: spec.to_string(),
             pending: Vec::new(),
+            banner: Vec::new(),
         };
         // A fresh line ends whatever was typed before; the banner and the echo of
         // this command are skipped up to its `ok`.
@@ -57,6 +61,7 @@ impl DeviceClient {
             if line == "ok" || line.ends_with("> ok") {
                 break;
             }
+            c.banner.push(line);
         }
         Ok(c)
     }

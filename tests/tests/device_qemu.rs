@@ -1,0 +1,173 @@
+//! The firmware under QEMU, on both boards: names over the emulated UART byte-identical to
+//! the host's, and clear errors for damaged or oversized models. Needs qemu-system-arm:
+//! these tests fail (they do not skip) without it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use micrornn::cell::rnn::RnnQ;
+use micrornn::generate::generate;
+use micrornn::rng::Rng;
+use micrornn::sampler::Settings;
+use micrornn::Model;
+use micrornn_tests::{small_names, tiny_config, train_tiny};
+use micrornn_trainer::boards::{BoardKind, BoardSpec};
+use micrornn_trainer::client::DeviceClient;
+use micrornn_trainer::emulator::{build_firmware, Emulator};
+use micrornn_trainer::train_config::TrainConfig;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+fn host_names(bytes: &[u8], seed: u64, s: &Settings, prefix: &str, n: usize) -> Vec<String> {
+    let model = Model::load(bytes).unwrap();
+    let (ns, na) = RnnQ::needs(&model);
+    let (mut state, mut scratch) = (vec![0; ns], vec![0; na]);
+    let mut net = RnnQ::new(model, &mut state, &mut scratch).unwrap();
+    let mut logits = vec![0; model.vocab_size()];
+    let mut rng = Rng::new(seed);
+    (0..n)
+        .map(|_| {
+            let mut out = String::new();
+            generate(
+                &mut net,
+                &model.vocab,
+                s,
+                prefix,
+                &mut rng,
+                &mut logits,
+                |c| out.push(c),
+            )
+            .unwrap();
+            out
+        })
+        .collect()
+}
+
+/// Boots `board` with `model` in its partition and returns the running emulator and a
+/// synced client.
+fn boot(spec: &BoardSpec, model: Option<&Path>) -> (Emulator, DeviceClient) {
+    let elf = build_firmware(spec).expect("firmware builds");
+    let mut emu = Emulator::boot(spec, &elf, model, false).expect("QEMU boots");
+    let client = emu.client(TIMEOUT).expect("the board answers");
+    (emu, client)
+}
+
+fn parity_on(board: BoardKind, hidden: usize) {
+    let spec = board.spec();
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_names(dir.path(), 3000, 27);
+    let config = TrainConfig {
+        hidden,
+        ..tiny_config(5, 2, 2)
+    };
+    let (paths, _) = train_tiny(dir.path(), "m", &data, config);
+    let bytes = std::fs::read(&paths.out).unwrap();
+    spec.check_fits(&bytes).unwrap();
+    let (_emu, mut dev) = boot(&spec, Some(&paths.out));
+    assert!(
+        dev.banner
+            .iter()
+            .any(|l| l.starts_with(&format!("model rnn hidden {hidden} "))),
+        "{:?}",
+        dev.banner
+    );
+
+    let names = dev.command("gen 20 seed=7").unwrap();
+    assert_eq!(names, host_names(&bytes, 7, &Settings::default(), "", 20));
+
+    let s = Settings {
+        temperature_milli: 650,
+        top_k: 6,
+        min_p_milli: 40,
+        max_len: 10,
+    };
+    let names = dev
+        .command("gen 20 seed=12345 temp=0.65 topk=6 minp=0.04 prefix=ma maxlen=10")
+        .unwrap();
+    assert_eq!(names, host_names(&bytes, 12345, &s, "ma", 20));
+    assert!(names.iter().all(|n| n.starts_with("ma")));
+
+    let info = dev.command("info").unwrap();
+    assert!(info.contains(&format!("board {}", spec.name)), "{info:?}");
+    // The session goes on after errors.
+    assert!(dev
+        .command("gen 2 temp=hot")
+        .unwrap_err()
+        .to_string()
+        .contains("bad temp"));
+    assert_eq!(
+        dev.command("gen 3 seed=1").unwrap(),
+        host_names(&bytes, 1, &Settings::default(), "", 3)
+    );
+}
+
+#[test]
+fn mps2_an386_names_match_the_host() {
+    parity_on(BoardKind::Mps2An386, 64);
+}
+
+#[test]
+fn microbit_names_match_the_host() {
+    parity_on(BoardKind::Microbit, 64);
+}
+
+/// Boots with `partition` bytes as the model and checks the boot banner and `gen` both
+/// carry `reason`.
+fn refuses(board: BoardKind, partition: &[u8], reason: &str) {
+    let spec = board.spec();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("partition.bin");
+    std::fs::write(&file, partition).unwrap();
+    let (_emu, mut dev) = boot(&spec, Some(&file));
+    assert!(
+        dev.banner
+            .iter()
+            .any(|l| l.contains("no valid model") && l.contains(reason)),
+        "{:?}",
+        dev.banner
+    );
+    let e = dev.command("gen 1").unwrap_err().to_string();
+    assert!(e.contains("no valid model") && e.contains(reason), "{e}");
+    let info = dev.command("info").unwrap();
+    assert!(
+        info.iter()
+            .any(|l| l.starts_with("model none: ") && l.contains(reason)),
+        "{info:?}"
+    );
+}
+
+#[test]
+fn damaged_and_oversized_partitions_get_err_at_boot_and_on_gen() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_names(dir.path(), 1500, 43);
+    let (paths, _) = train_tiny(dir.path(), "m", &data, tiny_config(2, 2, 1));
+    let good = std::fs::read(&paths.out).unwrap();
+    for board in [BoardKind::Mps2An386, BoardKind::Microbit] {
+        let mut magic = good.clone();
+        magic[0] = b'X';
+        refuses(board, &magic, "bad magic");
+        let mut crc = good.clone();
+        let mid = crc.len() / 2;
+        crc[mid] ^= 0x20;
+        refuses(board, &crc, "CRC-32");
+        refuses(board, &good[..good.len() - 10], "truncated");
+    }
+    // Hidden 200 is more than the Cortex-M0 board's buffers hold.
+    let config = TrainConfig {
+        hidden: 200,
+        ..tiny_config(2, 2, 1)
+    };
+    let (big, _) = train_tiny(dir.path(), "big", &data, config);
+    let bytes = std::fs::read(&big.out).unwrap();
+    let e = BoardKind::Microbit
+        .spec()
+        .check_fits(&bytes)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("hidden size 200"), "{e}");
+    refuses(
+        BoardKind::Microbit,
+        &bytes,
+        "state buffer (hidden) too small: model needs 200, capacity is 192",
+    );
+}
