@@ -1,5 +1,6 @@
 //! Booting the firmware in QEMU with a model in its partition.
 
+use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -126,12 +127,22 @@ impl Emulator {
         check_qemu()?;
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let serial = format!("tcp:127.0.0.1:{port},server=on,wait=on");
-        let child = qemu_command(spec, elf, model, &serial, icount)
+        let mut child = qemu_command(spec, elf, model, &serial, icount)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .context("cannot start qemu-system-arm")?;
+        // Pass QEMU's messages on, except its note that it waits for the connection.
+        if let Some(err) = child.stderr.take() {
+            std::thread::spawn(move || {
+                for line in BufReader::new(err).lines().map_while(Result::ok) {
+                    if !line.contains("QEMU waiting for connection") {
+                        eprintln!("{line}");
+                    }
+                }
+            });
+        }
         Ok(Emulator {
             child,
             port: format!("tcp:127.0.0.1:{port}"),
