@@ -1,0 +1,214 @@
+//! BBC micro:bit v1 and QEMU `microbit`: nRF51822 (Cortex-M0, 16 MHz, 16 KB RAM), UART0
+//! on the USB-serial pins at 115200 baud, TIMER0 at 8 MHz as the tick counter (the
+//! nRF51's M0 has no SysTick).
+
+use core::convert::Infallible;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use micrornn::session::Buffers;
+
+use crate::mmio::Reg;
+
+/// Board name, as `info` shows it.
+pub const NAME: &str = "microbit";
+/// Hidden state capacity (`i16`).
+pub const STATE_LEN: usize = 192;
+/// Pre-activation scratch capacity (`i32`).
+pub const SCRATCH_LEN: usize = 192;
+/// Logits capacity (`i32`): vocabulary size.
+pub const LOGITS_LEN: usize = 96;
+
+/// A tick is 125 ns (TIMER0 at 16 MHz / 2); under `-icount shift=0` an instruction is 1 ns.
+pub const INSTRUCTIONS_PER_TICK: u32 = 125;
+
+/// Sets up the UART and the tick counter, then serves the session on the model partition.
+pub fn run(buffers: Buffers<'static>) -> ! {
+    let mut uart = Uart::init();
+    let device = super::Device::start();
+    super::serve(&mut uart, &device, buffers)
+}
+
+// ---- UART0: tasks, events, and a receive FIFO of 6 bytes ----
+
+const UART0: usize = 0x4000_2000;
+// Safety (all of them): UART0's registers (nRF51 UART at 0x4000_2000).
+const TASKS_STARTRX: Reg = unsafe { Reg::at(UART0) };
+const TASKS_STARTTX: Reg = unsafe { Reg::at(UART0 + 0x008) };
+const EVENTS_RXDRDY: Reg = unsafe { Reg::at(UART0 + 0x108) };
+const EVENTS_TXDRDY: Reg = unsafe { Reg::at(UART0 + 0x11C) };
+const INTENSET: Reg = unsafe { Reg::at(UART0 + 0x304) };
+const INTENCLR: Reg = unsafe { Reg::at(UART0 + 0x308) };
+const ENABLE: Reg = unsafe { Reg::at(UART0 + 0x500) };
+const PSELTXD: Reg = unsafe { Reg::at(UART0 + 0x50C) };
+const PSELRXD: Reg = unsafe { Reg::at(UART0 + 0x514) };
+const RXD: Reg = unsafe { Reg::at(UART0 + 0x518) };
+const TXD: Reg = unsafe { Reg::at(UART0 + 0x51C) };
+const BAUDRATE: Reg = unsafe { Reg::at(UART0 + 0x524) };
+
+const ENABLE_UART: u32 = 4;
+const BAUD_115200: u32 = 0x01D7_E000;
+/// The micro:bit's USB-serial pins: P0.24 (TX), P0.25 (RX).
+const TX_PIN: u32 = 24;
+const RX_PIN: u32 = 25;
+const INTEN_RXDRDY: u32 = 1 << 2;
+const UART0_IRQ: u16 = 2;
+
+/// UART0, the serial line (QEMU: `-serial stdio`).
+#[derive(Debug)]
+pub struct Uart(());
+
+impl Uart {
+    /// Enables transmit and receive at 115200 baud. Safe to call again (the panic report does).
+    pub fn init() -> Uart {
+        PSELTXD.write(TX_PIN);
+        PSELRXD.write(RX_PIN);
+        BAUDRATE.write(BAUD_115200);
+        ENABLE.write(ENABLE_UART);
+        TASKS_STARTTX.write(1);
+        TASKS_STARTRX.write(1);
+        super::unmask(UART0_IRQ);
+        Uart(())
+    }
+}
+
+fn rx_ready() -> bool {
+    EVENTS_RXDRDY.read() != 0
+}
+
+/// Takes one received byte. The event is cleared before RXD is read: reading RXD raises
+/// it again if the FIFO holds more (hardware and QEMU alike).
+fn take_byte() -> u8 {
+    EVENTS_RXDRDY.write(0);
+    RXD.read() as u8
+}
+
+impl embedded_io::ErrorType for Uart {
+    type Error = Infallible;
+}
+
+impl embedded_io::Read for Uart {
+    /// Sleeps until a byte arrives, then takes what is there (at most `buf.len()`).
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Infallible> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        super::sleep_until(rx_ready, || INTENSET.write(INTEN_RXDRDY));
+        let mut n = 0;
+        while n < buf.len() && rx_ready() {
+            buf[n] = take_byte();
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+impl embedded_io::ReadReady for Uart {
+    fn read_ready(&mut self) -> Result<bool, Infallible> {
+        Ok(rx_ready())
+    }
+}
+
+impl embedded_io::Write for Uart {
+    /// One byte at a time: TXD, then wait for TXDRDY (QEMU ignores TXD while a byte is
+    /// pending, so the wait is needed there too).
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Infallible> {
+        for &b in buf {
+            EVENTS_TXDRDY.write(0);
+            TXD.write(b as u32);
+            while EVENTS_TXDRDY.read() == 0 {}
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> Result<(), Infallible> {
+        Ok(()) // every byte has left when `write` returns
+    }
+}
+
+// ---- ticks: TIMER0 (32 bits at 8 MHz) plus a count of its wraps ----
+
+const TIMER0: usize = 0x4000_8000;
+// Safety (all of them): TIMER0's registers (nRF51 TIMER at 0x4000_8000).
+const TIMER_START: Reg = unsafe { Reg::at(TIMER0) };
+const TIMER_CLEAR: Reg = unsafe { Reg::at(TIMER0 + 0x00C) };
+const TIMER_CAPTURE1: Reg = unsafe { Reg::at(TIMER0 + 0x044) };
+const TIMER_COMPARE0: Reg = unsafe { Reg::at(TIMER0 + 0x140) };
+const TIMER_INTENSET: Reg = unsafe { Reg::at(TIMER0 + 0x304) };
+const TIMER_MODE: Reg = unsafe { Reg::at(TIMER0 + 0x504) };
+const TIMER_BITMODE: Reg = unsafe { Reg::at(TIMER0 + 0x508) };
+const TIMER_PRESCALER: Reg = unsafe { Reg::at(TIMER0 + 0x510) };
+const TIMER_CC0: Reg = unsafe { Reg::at(TIMER0 + 0x540) };
+const TIMER_CC1: Reg = unsafe { Reg::at(TIMER0 + 0x544) };
+
+const MODE_TIMER: u32 = 0;
+/// Counter width: 32 bits (BITMODE 3), a wrap every 2^32 ticks (537 s). Set it to 16 to
+/// see wraps handled within seconds (the self-test's `w`).
+const COUNTER_BITS: u32 = 32;
+const BITMODE: u32 = match COUNTER_BITS {
+    8 => 1,
+    16 => 0,
+    24 => 2,
+    _ => 3,
+};
+/// 16 MHz / 2^1 = 8 MHz.
+const PRESCALER_8MHZ: u32 = 1;
+const INTEN_COMPARE0: u32 = 1 << 16;
+const TIMER0_IRQ: u16 = 8;
+
+/// TIMER0 wraps so far (written only by its interrupt).
+static WRAPS: AtomicU32 = AtomicU32::new(0);
+
+/// Starts TIMER0 as a free-running counter; COMPARE0 at 0 marks each wrap.
+pub fn start_ticks() {
+    TIMER_MODE.write(MODE_TIMER);
+    TIMER_BITMODE.write(BITMODE);
+    TIMER_PRESCALER.write(PRESCALER_8MHZ);
+    TIMER_CC0.write(0);
+    TIMER_CLEAR.write(1);
+    TIMER_START.write(1);
+    // QEMU's model raises COMPARE0 at once when CC0 equals the counter at START: wait for
+    // the first tick, then drop that event (on hardware there is none to drop).
+    while capture() == 0 {}
+    TIMER_COMPARE0.write(0);
+    TIMER_INTENSET.write(INTEN_COMPARE0);
+    super::unmask(TIMER0_IRQ);
+}
+
+fn capture() -> u32 {
+    TIMER_CAPTURE1.write(1);
+    TIMER_CC1.read()
+}
+
+/// 8 MHz ticks since `start_ticks`.
+pub fn ticks() -> u64 {
+    cortex_m::interrupt::free(|_| {
+        let mut wraps = WRAPS.load(Ordering::Relaxed) as u64;
+        let now = capture();
+        // A wrap whose interrupt has not run yet (interrupts are masked here): count it if
+        // the counter was read after it.
+        if TIMER_COMPARE0.read() != 0 && now < 1 << (COUNTER_BITS - 1) {
+            wraps += 1;
+        }
+        (wraps << COUNTER_BITS) | now as u64
+    })
+}
+
+/// This board's device interrupts; `false` for any other.
+pub fn on_interrupt(irqn: i16) -> bool {
+    match irqn {
+        i if i == UART0_IRQ as i16 => {
+            // A byte arrived: disarm (the reader re-arms before it sleeps again).
+            INTENCLR.write(INTEN_RXDRDY);
+            true
+        }
+        i if i == TIMER0_IRQ as i16 => {
+            TIMER_COMPARE0.write(0);
+            WRAPS.store(
+                WRAPS.load(Ordering::Relaxed).wrapping_add(1),
+                Ordering::Relaxed,
+            );
+            true
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,168 @@
+//! QEMU `mps2-an386`: Cortex-M4F, SYSCLK 25 MHz, CMSDK APB UART0 at 115200 baud,
+//! SysTick on the core clock as the tick counter.
+
+use core::convert::Infallible;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use cortex_m::peripheral::{syst::SystClkSource, SCB, SYST};
+use cortex_m_rt::exception;
+use micrornn::session::Buffers;
+
+use crate::mmio::Reg;
+
+/// Board name, as `info` shows it.
+pub const NAME: &str = "mps2-an386";
+/// Hidden state capacity (`i16`): the largest hidden size the format allows.
+pub const STATE_LEN: usize = 511;
+/// Pre-activation scratch capacity (`i32`).
+pub const SCRATCH_LEN: usize = 511;
+/// Logits capacity (`i32`): vocabulary size.
+pub const LOGITS_LEN: usize = 1024;
+
+/// Core clock (SYSCLK).
+const SYSCLK_HZ: u32 = 25_000_000;
+/// A tick is a core clock cycle (40 ns); under `-icount shift=0` an instruction is 1 ns.
+pub const INSTRUCTIONS_PER_TICK: u32 = 40;
+
+/// Sets up the UART and the tick counter, then serves the session on the model partition.
+pub fn run(buffers: Buffers<'static>) -> ! {
+    let mut uart = Uart::init();
+    let device = super::Device::start();
+    super::serve(&mut uart, &device, buffers)
+}
+
+// ---- UART0 (CMSDK APB UART): a one-byte buffer each way ----
+
+const UART0: usize = 0x4000_4000;
+// Safety (all five): UART0's registers (CMSDK APB UART at 0x4000_4000 on this board).
+const DATA: Reg = unsafe { Reg::at(UART0) };
+const STATE: Reg = unsafe { Reg::at(UART0 + 0x04) };
+const CTRL: Reg = unsafe { Reg::at(UART0 + 0x08) };
+const INTSTATUS: Reg = unsafe { Reg::at(UART0 + 0x0C) };
+const BAUDDIV: Reg = unsafe { Reg::at(UART0 + 0x10) };
+
+const STATE_TX_FULL: u32 = 1 << 0;
+const STATE_RX_FULL: u32 = 1 << 1;
+const CTRL_TX_EN: u32 = 1 << 0;
+const CTRL_RX_EN: u32 = 1 << 1;
+const CTRL_RX_INTEN: u32 = 1 << 3;
+const INTSTATUS_RX: u32 = 1 << 1;
+/// UART0's receive interrupt.
+const UART0_RX_IRQ: u16 = 0;
+const BAUD: u32 = 115_200;
+
+/// UART0, the serial line (QEMU: `-serial stdio`).
+#[derive(Debug)]
+pub struct Uart(());
+
+impl Uart {
+    /// Enables transmit and receive at 115200 baud. Safe to call again (the panic report does).
+    pub fn init() -> Uart {
+        BAUDDIV.write(SYSCLK_HZ / BAUD);
+        CTRL.write(CTRL_TX_EN | CTRL_RX_EN);
+        super::unmask(UART0_RX_IRQ);
+        Uart(())
+    }
+}
+
+fn rx_ready() -> bool {
+    STATE.read() & STATE_RX_FULL != 0
+}
+
+fn wait_tx_free() {
+    while STATE.read() & STATE_TX_FULL != 0 {}
+}
+
+impl embedded_io::ErrorType for Uart {
+    type Error = Infallible;
+}
+
+impl embedded_io::Read for Uart {
+    /// Sleeps until a byte arrives, then takes what is there (at most `buf.len()`).
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Infallible> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        super::sleep_until(rx_ready, || CTRL.write(CTRL.read() | CTRL_RX_INTEN));
+        let mut n = 0;
+        while n < buf.len() && rx_ready() {
+            buf[n] = DATA.read() as u8;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+impl embedded_io::ReadReady for Uart {
+    fn read_ready(&mut self) -> Result<bool, Infallible> {
+        Ok(rx_ready())
+    }
+}
+
+impl embedded_io::Write for Uart {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Infallible> {
+        for &b in buf {
+            wait_tx_free();
+            DATA.write(b as u32);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> Result<(), Infallible> {
+        wait_tx_free();
+        Ok(())
+    }
+}
+
+// ---- ticks: SysTick (24 bits) plus a count of its wraps ----
+
+const RELOAD: u32 = 0x00FF_FFFF;
+/// SysTick wraps so far (written only by the SysTick handler).
+static WRAPS: AtomicU32 = AtomicU32::new(0);
+
+/// Starts SysTick on the core clock, interrupting at every wrap.
+pub fn start_ticks() {
+    let Some(mut core) = cortex_m::Peripherals::take() else {
+        return; // already started
+    };
+    core.SYST.set_clock_source(SystClkSource::Core);
+    core.SYST.set_reload(RELOAD);
+    core.SYST.clear_current();
+    core.SYST.enable_interrupt();
+    core.SYST.enable_counter();
+    // The counter reads 0 until it loads RELOAD, which would look like the end of a wrap.
+    while SYST::get_current() == 0 {}
+}
+
+/// Core clock cycles since `start_ticks`.
+pub fn ticks() -> u64 {
+    cortex_m::interrupt::free(|_| {
+        let mut wraps = WRAPS.load(Ordering::Relaxed) as u64;
+        let elapsed = RELOAD - SYST::get_current();
+        // A wrap whose interrupt has not run yet (interrupts are masked here): count it if
+        // the value was read after it.
+        if SCB::is_pendst_pending() && elapsed < RELOAD / 2 {
+            wraps += 1;
+        }
+        wraps * (RELOAD as u64 + 1) + elapsed as u64
+    })
+}
+
+#[exception]
+fn SysTick() {
+    WRAPS.store(
+        WRAPS.load(Ordering::Relaxed).wrapping_add(1),
+        Ordering::Relaxed,
+    );
+}
+
+/// This board's device interrupts; `false` for any other.
+pub fn on_interrupt(irqn: i16) -> bool {
+    if irqn == UART0_RX_IRQ as i16 {
+        // A byte arrived: disarm (the reader re-arms before it sleeps again).
+        CTRL.write(CTRL.read() & !CTRL_RX_INTEN);
+        INTSTATUS.write(INTSTATUS_RX);
+        return true;
+    }
+    false
+}

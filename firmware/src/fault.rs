@@ -1,0 +1,110 @@
+//! Panics and faults end the run visibly: one line on the UART (`panic: …`,
+//! `hardfault: pc=… …`, `fault: unexpected exception …`), then a semihosting exit with
+//! failure, so QEMU (run with `-semihosting-config enable=on`) exits with status 1 and a
+//! test fails instead of hanging. Without a debugger or semihosting the core stops.
+
+use core::fmt::Write as _;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use cortex_m_rt::{exception, ExceptionFrame};
+
+use crate::board::current;
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    cortex_m::interrupt::disable();
+    let mut out = Console;
+    let _ = write!(out, "\r\npanic: {}", info.message());
+    if let Some(at) = info.location() {
+        let _ = write!(out, " at {}:{}", at.file(), at.line());
+    }
+    let _ = out.write_str("\r\n");
+    exit(false)
+}
+
+#[exception]
+unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
+    if EXITING.load(Ordering::Relaxed) {
+        // The semihosting call of `exit` faulted: no debugger is attached. Stop here.
+        halt()
+    }
+    let mut out = Console;
+    let _ = write!(
+        out,
+        "\r\nhardfault: pc={:#010x} lr={:#010x} xpsr={:#010x}",
+        frame.pc(),
+        frame.lr(),
+        frame.xpsr()
+    );
+    #[cfg(board = "mps2-an386")]
+    {
+        // ARMv7-M fault status: configurable (CFSR), hard (HFSR), bus fault address (BFAR).
+        // Safety: read-only System Control Block registers of every ARMv7-M core.
+        let (cfsr, hfsr, bfar) = unsafe {
+            use crate::mmio::Reg;
+            (
+                Reg::at(0xE000_ED28).read(),
+                Reg::at(0xE000_ED2C).read(),
+                Reg::at(0xE000_ED38).read(),
+            )
+        };
+        let _ = write!(
+            out,
+            " cfsr={cfsr:#010x} hfsr={hfsr:#010x} bfar={bfar:#010x}"
+        );
+    }
+    let _ = out.write_str("\r\n");
+    exit(false)
+}
+
+#[exception]
+unsafe fn DefaultHandler(irqn: i16) {
+    if current::on_interrupt(irqn) {
+        return;
+    }
+    cortex_m::interrupt::disable();
+    let _ = write!(Console, "\r\nfault: unexpected exception {irqn}\r\n");
+    exit(false)
+}
+
+/// Set once `exit` has started, so that a fault in its semihosting call does not recurse.
+static EXITING: AtomicBool = AtomicBool::new(false);
+
+/// Ends the run: QEMU exits with status 0 (`success`) or 1. Needs semihosting.
+pub fn exit(success: bool) -> ! {
+    const SYS_EXIT: u32 = 0x18;
+    const ADP_STOPPED_APPLICATION_EXIT: u32 = 0x2_0026;
+    const ADP_STOPPED_RUN_TIME_ERROR: u32 = 0x2_0023;
+    cortex_m::interrupt::disable();
+    if EXITING.load(Ordering::Relaxed) {
+        halt()
+    }
+    EXITING.store(true, Ordering::Relaxed);
+    let reason = if success {
+        ADP_STOPPED_APPLICATION_EXIT
+    } else {
+        ADP_STOPPED_RUN_TIME_ERROR
+    };
+    // Safety: SYS_EXIT takes its reason code in r1 and does not return under QEMU; without
+    // a debugger the `bkpt` faults and HardFault halts (EXITING is set).
+    unsafe { cortex_m::asm::semihosting_syscall(SYS_EXIT, reason) };
+    halt()
+}
+
+/// Stops for good: interrupts off, sleep forever.
+fn halt() -> ! {
+    cortex_m::interrupt::disable();
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+/// The board's UART, (re)initialized, as a `core::fmt` sink for the fault reports.
+struct Console;
+
+impl core::fmt::Write for Console {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let mut uart = current::Uart::init();
+        embedded_io::Write::write_all(&mut uart, s.as_bytes()).map_err(|_| core::fmt::Error)
+    }
+}
