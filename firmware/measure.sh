@@ -56,11 +56,11 @@ session() { # elf machine partition_addr
 echo "model: $model ($(stat -c %s "$model") bytes), gen $gen_args"
 for board in mps2-an386 microbit; do
     case $board in
-        mps2-an386) target=thumbv7em-none-eabihf; features=mps2-an386 ;;
-        microbit) target=thumbv6m-none-eabi; features=microbit ;;
+        mps2-an386) target=thumbv7em-none-eabihf; features=mps2-an386; profile=release ;;
+        microbit) target=thumbv6m-none-eabi; features=microbit; profile=release-size ;;
     esac
-    cargo build --release --quiet --target "$target" --no-default-features --features "$features" --bin "$board"
-    elf=target/$target/release/$board
+    cargo build --profile "$profile" --quiet --target "$target" --no-default-features --features "$features" --bin "$board"
+    elf=target/$target/$profile/$board
     read -r flash ram < <(sizes "$elf")
     start=$(symbol "$elf" __model_start)
     end=$(symbol "$elf" __model_end)

@@ -27,6 +27,9 @@ pub struct BoardSpec {
     pub target: &'static str,
     /// QEMU machine.
     pub machine: &'static str,
+    /// Cargo profile its firmware is built with (`release`, or `release-size` where
+    /// flash is tight).
+    pub profile: &'static str,
     /// Start of the model partition.
     pub partition_addr: u32,
     /// Size of the model partition in bytes.
@@ -45,6 +48,7 @@ impl BoardKind {
                 name: "mps2-an386",
                 target: "thumbv7em-none-eabihf",
                 machine: "mps2-an386",
+                profile: "release",
                 partition_addr: 0x0020_0000,
                 partition_len: 0x0010_0000,
                 max_hidden: 511,
@@ -54,6 +58,7 @@ impl BoardKind {
                 name: "microbit",
                 target: "thumbv6m-none-eabi",
                 machine: "microbit",
+                profile: "release-size",
                 partition_addr: 0x0001_0000,
                 partition_len: 0x0003_0000,
                 max_hidden: 192,

@@ -21,7 +21,7 @@ pub fn firmware_elf(spec: &BoardSpec) -> PathBuf {
     firmware_dir()
         .join("target")
         .join(spec.target)
-        .join("release")
+        .join(spec.profile)
         .join(spec.name)
 }
 
@@ -39,14 +39,15 @@ pub fn build_firmware(spec: &BoardSpec) -> Result<PathBuf> {
         .current_dir(&dir)
         .args([
             "build",
-            "--release",
+            "--profile",
+            spec.profile,
             "--quiet",
             "--target",
             spec.target,
             "--bin",
             spec.name,
         ])
-        .args(["--features", spec.name])
+        .args(["--no-default-features", "--features", spec.name])
         .env("CARGO_TARGET_DIR", dir.join("target"))
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")

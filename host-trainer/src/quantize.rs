@@ -101,7 +101,7 @@ pub fn encode_model(
     tensors: &[QuantMatrix],
 ) -> Result<Vec<u8>> {
     let mut data = Vec::new();
-    let mut entries = heapless::Vec::<TensorEntry, { format::MAX_TENSORS }>::new();
+    let mut table = Vec::new();
     let put = |bytes: &[u8], data: &mut Vec<u8>| {
         let span = Span {
             offset: data.len() as u32,
@@ -124,18 +124,16 @@ pub fn encode_model(
                 put(&bias, &mut data)
             },
         };
-        if entries.push(entry).is_err() {
-            bail!("more than {} tensors", format::MAX_TENSORS);
-        }
+        table.extend_from_slice(&entry.to_record());
     }
     let body = Body {
         config,
         vocab,
         labels,
-        tensors: entries,
+        tensors: &table,
         data: &data,
     };
-    let mut out = vec![0u8; data.len() + vocab.len() + labels.len() + 64 + 32 * tensors.len()];
+    let mut out = vec![0u8; data.len() + table.len() + vocab.len() + labels.len() + 64];
     let n =
         format::encode(&body, &mut out).map_err(|e| anyhow::anyhow!("cannot encode model: {e}"))?;
     out.truncate(n);

@@ -198,7 +198,11 @@ impl fmt::Display for Error {
                     "{what} too small: model needs {needed}, capacity is {capacity}"
                 )
             }
-            Error::UnknownChar { ch } => write!(f, "character {ch:?} is not in the vocabulary"),
+            // `{:?}` would pull Unicode escape tables into the firmware: print controls as U+XXXX.
+            Error::UnknownChar { ch } if ch.is_control() => {
+                write!(f, "character U+{:04X} is not in the vocabulary", ch as u32)
+            }
+            Error::UnknownChar { ch } => write!(f, "character '{ch}' is not in the vocabulary"),
             Error::PrefixTooLong { len, max } => {
                 write!(f, "prefix has {len} characters, maximum length is {max}")
             }

@@ -12,8 +12,10 @@
 //!
 //! Bytes after the CRC are ignored, so a model can sit at the start of a larger flash
 //! partition. The body holds the configuration, the vocabulary, the label names, a table
-//! of tensors and one data block; each tensor entry points into the data block with byte
-//! spans, so the int8 weights are borrowed from the file without copying.
+//! of tensors (fixed-size little-endian records, see [`TensorEntry::RECORD_LEN`]) and one
+//! data block; each tensor entry points into the data block with byte spans, so the table
+//! and the int8 weights are borrowed from the file without copying, and decoding needs
+//! only a few hundred bytes of stack.
 
 use serde::{Deserialize, Serialize};
 
@@ -27,8 +29,6 @@ pub const FORMAT_VERSION: u16 = 1;
 pub const HEADER_LEN: usize = 12;
 /// Bytes after the body (the CRC).
 pub const TRAILER_LEN: usize = 4;
-/// Most tensors a body may list.
-pub const MAX_TENSORS: usize = 32;
 
 const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 
@@ -79,7 +79,11 @@ pub struct Span {
 }
 
 /// One quantized matrix: shape and where its bytes are.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Stored in the body's tensor table as a [`TensorEntry::RECORD_LEN`]-byte record:
+/// `rows u16, cols u16, weights.offset u32, weights.len u32, scales.offset u32,
+/// scales.len u32, bias.offset u32, bias.len u32`, all little-endian.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TensorEntry {
     /// Rows (output units).
     pub rows: u16,
@@ -93,6 +97,44 @@ pub struct TensorEntry {
     pub bias: Span,
 }
 
+impl TensorEntry {
+    /// Bytes of one record in the tensor table.
+    pub const RECORD_LEN: usize = 28;
+
+    /// The record of this entry.
+    pub fn to_record(&self) -> [u8; Self::RECORD_LEN] {
+        let mut r = [0u8; Self::RECORD_LEN];
+        r[0..2].copy_from_slice(&self.rows.to_le_bytes());
+        r[2..4].copy_from_slice(&self.cols.to_le_bytes());
+        let spans = [self.weights, self.scales, self.bias];
+        for (i, s) in spans.iter().enumerate() {
+            r[4 + 8 * i..8 + 8 * i].copy_from_slice(&s.offset.to_le_bytes());
+            r[8 + 8 * i..12 + 8 * i].copy_from_slice(&s.len.to_le_bytes());
+        }
+        r
+    }
+
+    /// Decodes one record.
+    pub fn from_record(r: &[u8; Self::RECORD_LEN]) -> TensorEntry {
+        let u16_at = |i: usize| u16::from_le_bytes([r[i], r[i + 1]]);
+        let u32_at = |i: usize| u32::from_le_bytes([r[i], r[i + 1], r[i + 2], r[i + 3]]);
+        let span = |i: usize| Span { offset: u32_at(i), len: u32_at(i + 4) };
+        TensorEntry { rows: u16_at(0), cols: u16_at(2), weights: span(4), scales: span(12), bias: span(20) }
+    }
+
+    /// The entries of a tensor table; `None` if its length is not a whole number of records.
+    pub fn table(bytes: &[u8]) -> Option<impl Iterator<Item = TensorEntry> + '_> {
+        if bytes.len() % Self::RECORD_LEN != 0 {
+            return None;
+        }
+        Some(bytes.chunks_exact(Self::RECORD_LEN).map(|c| {
+            let mut r = [0u8; Self::RECORD_LEN];
+            r.copy_from_slice(c);
+            TensorEntry::from_record(&r)
+        }))
+    }
+}
+
 /// The postcard-encoded body of a model file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Body<'a> {
@@ -104,8 +146,10 @@ pub struct Body<'a> {
     /// Label names separated by `\n` (classification), empty for generation.
     #[serde(borrow)]
     pub labels: &'a str,
-    /// The tensors, in the order the cell defines.
-    pub tensors: heapless::Vec<TensorEntry, MAX_TENSORS>,
+    /// The tensor table: one [`TensorEntry::RECORD_LEN`]-byte record per tensor, in the
+    /// order the cell defines (see [`TensorEntry::table`]).
+    #[serde(borrow)]
+    pub tensors: &'a [u8],
     /// All tensor bytes.
     #[serde(borrow)]
     pub data: &'a [u8],

@@ -61,29 +61,20 @@ impl<'a> Model<'a> {
             });
         }
         let (v, h) = (vocab.tokens(), c.hidden as usize);
-        if body.tensors.len() != RNN_TENSORS.len() {
-            return Err(Error::TensorCount {
-                expected: RNN_TENSORS.len(),
-                found: body.tensors.len(),
-            });
+        let Some(entries) = TensorEntry::table(body.tensors) else {
+            return Err(Error::Malformed);
+        };
+        let found = body.tensors.len() / TensorEntry::RECORD_LEN;
+        if found != RNN_TENSORS.len() {
+            return Err(Error::TensorCount { expected: RNN_TENSORS.len(), found });
         }
         let shapes = [(v, h, false), (h, h, true), (v, h, true)];
         let mut t = [None; 3];
-        for (i, (&(rows, cols, bias), entry)) in shapes.iter().zip(body.tensors.iter()).enumerate()
-        {
-            t[i] = Some(tensor(
-                RNN_TENSORS[i],
-                entry,
-                (rows, cols),
-                bias,
-                body.data,
-            )?);
+        for (i, (&(rows, cols, bias), entry)) in shapes.iter().zip(entries).enumerate() {
+            t[i] = Some(tensor(RNN_TENSORS[i], &entry, (rows, cols), bias, body.data)?);
         }
         let [Some(w_in), Some(w_hh), Some(w_out)] = t else {
-            return Err(Error::TensorCount {
-                expected: 3,
-                found: body.tensors.len(),
-            });
+            return Err(Error::TensorCount { expected: 3, found });
         };
         Ok(Model {
             config: c,

@@ -264,7 +264,7 @@ impl<'m, 'w> Session<'m, 'w> {
                 }
             }
             Command::Unknown(c) => {
-                let _ = write!(l, "err unknown command {c:?} (try help)");
+                let _ = write!(l, "err unknown command \"{c}\" (try help)");
                 return l.send(io);
             }
         }

@@ -26,22 +26,17 @@ fn span(offset: u32, len: u32) -> Span {
     Span { offset, len }
 }
 
-fn tiny_tensors() -> heapless::Vec<TensorEntry, { format::MAX_TENSORS }> {
-    let mut t = heapless::Vec::new();
-    let e = |rows, cols, w: Span, s: Span, b: Span| TensorEntry {
-        rows,
-        cols,
-        weights: w,
-        scales: s,
-        bias: b,
-    };
-    t.push(e(4, 2, span(0, 8), span(8, 16), span(0, 0)))
-        .unwrap();
-    t.push(e(2, 2, span(24, 4), span(28, 8), span(36, 8)))
-        .unwrap();
-    t.push(e(4, 2, span(44, 8), span(52, 16), span(68, 16)))
-        .unwrap();
-    t
+fn tiny_tensors() -> Vec<TensorEntry> {
+    let e = |rows, cols, w: Span, s: Span, b: Span| TensorEntry { rows, cols, weights: w, scales: s, bias: b };
+    vec![
+        e(4, 2, span(0, 8), span(8, 16), span(0, 0)),
+        e(2, 2, span(24, 4), span(28, 8), span(36, 8)),
+        e(4, 2, span(44, 8), span(52, 16), span(68, 16)),
+    ]
+}
+
+fn table(entries: &[TensorEntry]) -> Vec<u8> {
+    entries.iter().flat_map(|e| e.to_record()).collect()
 }
 
 fn tiny_config() -> Config {
@@ -63,31 +58,39 @@ fn encode(body: &Body<'_>) -> Vec<u8> {
 }
 
 fn tiny_file() -> Vec<u8> {
-    let data = tiny_data();
-    encode(&Body {
-        config: tiny_config(),
-        vocab: "ab",
-        labels: "",
-        tensors: tiny_tensors(),
-        data: &data,
-    })
+    let (data, table) = (tiny_data(), table(&tiny_tensors()));
+    encode(&Body { config: tiny_config(), vocab: "ab", labels: "", tensors: &table, data: &data })
 }
 
 /// The exact bytes of the tiny model file. If this changes, the format changed:
 /// bump `FORMAT_VERSION` and document it.
+#[rustfmt::skip]
 const TINY_GOLDEN: &[u8] = &[
-    // header: "MRNN", version 1, flags 0, body length 120
-    b'M', b'R', b'N', b'N', 1, 0, 0, 0, 120, 0, 0, 0,
+    // header: "MRNN", version 1, flags 0, body length 180
+    b'M', b'R', b'N', b'N', 1, 0, 0, 0, 180, 0, 0, 0,
     // body: config (cell 0 = rnn, task 0 = generate, layers 1, hidden 2, embed 0, vocab 4)
-    0, 0, 1, 2, 0, 4, // vocab "ab", labels ""
-    2, b'a', b'b', 0, // 3 tensor entries: rows, cols, weights (offset, len), scales, bias
-    3, 4, 2, 0, 8, 8, 16, 0, 0, 2, 2, 24, 4, 28, 8, 36, 8, 4, 2, 44, 8, 52, 16, 68, 16,
-    // data block: length 84, then the bytes
-    84, 10, 246, 20, 236, 127, 129, 0, 1, 0, 0, 128, 61, 0, 0, 128, 61, 0, 0, 128, 61, 0, 0, 128,
-    61, 64, 192, 32, 224, 0, 0, 128, 60, 0, 0, 128, 60, 0, 0, 1, 0, 0, 128, 255, 255, 1, 2, 3, 4,
-    5, 6, 7, 8, 0, 0, 0, 62, 0, 0, 0, 62, 0, 0, 0, 62, 0, 0, 0, 62, 0, 0, 0, 0, 1, 0, 0, 0, 255,
-    255, 255, 255, 0, 0, 1, 0, // CRC-32 of everything above, little-endian
-    52, 217, 239, 175,
+    0, 0, 1, 2, 0, 4,
+    // vocab "ab", labels ""
+    2, b'a', b'b', 0,
+    // tensor table: 84 bytes = 3 records of rows u16, cols u16, then (offset, len) u32
+    // pairs for weights, scales and bias, all little-endian
+    84,
+    4, 0, 2, 0, 0, 0, 0, 0, 8, 0, 0, 0, 8, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 0, 2, 0, 24, 0, 0, 0, 4, 0, 0, 0, 28, 0, 0, 0, 8, 0, 0, 0, 36, 0, 0, 0, 8, 0, 0, 0,
+    4, 0, 2, 0, 44, 0, 0, 0, 8, 0, 0, 0, 52, 0, 0, 0, 16, 0, 0, 0, 68, 0, 0, 0, 16, 0, 0, 0,
+    // data block: length 84, then w_in weights and scales, w_hh weights, scales, bias,
+    // w_out weights, scales, bias
+    84,
+    10, 246, 20, 236, 127, 129, 0, 1,
+    0, 0, 128, 61, 0, 0, 128, 61, 0, 0, 128, 61, 0, 0, 128, 61,
+    64, 192, 32, 224,
+    0, 0, 128, 60, 0, 0, 128, 60,
+    0, 0, 1, 0, 0, 128, 255, 255,
+    1, 2, 3, 4, 5, 6, 7, 8,
+    0, 0, 0, 62, 0, 0, 0, 62, 0, 0, 0, 62, 0, 0, 0, 62,
+    0, 0, 0, 0, 1, 0, 0, 0, 255, 255, 255, 255, 0, 0, 1, 0,
+    // CRC-32 of everything above, little-endian (zlib.crc32)
+    160, 60, 203, 223,
 ];
 
 #[test]
@@ -95,7 +98,7 @@ fn header_golden_bytes() {
     let f = tiny_file();
     assert_eq!(
         &f[..HEADER_LEN],
-        &[b'M', b'R', b'N', b'N', 1, 0, 0, 0, 120, 0, 0, 0]
+        &[b'M', b'R', b'N', b'N', 1, 0, 0, 0, 180, 0, 0, 0]
     );
 }
 
@@ -163,19 +166,23 @@ fn wrong_magic_and_unknown_version() {
     );
 }
 
+/// The parts of a body, owned, to damage before encoding.
+struct Parts {
+    config: Config,
+    vocab: &'static str,
+    labels: &'static str,
+    tensors: Vec<TensorEntry>,
+    table: Option<Vec<u8>>,
+}
+
 /// Re-encodes a damaged body with a valid CRC, so the content checks are what refuse it.
-fn load_modified(change: impl FnOnce(&mut Body<'_>)) -> Error {
+fn load_modified(change: impl FnOnce(&mut Parts)) -> Error {
     let data = tiny_data();
-    let mut body = Body {
-        config: tiny_config(),
-        vocab: "ab",
-        labels: "",
-        tensors: tiny_tensors(),
-        data: &data,
-    };
-    change(&mut body);
-    let f = encode(&body);
-    Model::load(&f).expect_err("damaged body accepted")
+    let mut p = Parts { config: tiny_config(), vocab: "ab", labels: "", tensors: tiny_tensors(), table: None };
+    change(&mut p);
+    let table = p.table.unwrap_or_else(|| table(&p.tensors));
+    let body = Body { config: p.config, vocab: p.vocab, labels: p.labels, tensors: &table, data: &data };
+    Model::load(&encode(&body)).expect_err("damaged body accepted")
 }
 
 #[test]
@@ -293,13 +300,8 @@ fn bad_scales_are_refused() {
     for bad in [-1.0f32, f32::NAN, f32::INFINITY, 1e-30, 1e5] {
         let mut data = tiny_data();
         data[28..32].copy_from_slice(&bad.to_le_bytes()); // w_hh row 0 scale
-        let body = Body {
-            config: tiny_config(),
-            vocab: "ab",
-            labels: "",
-            tensors: tiny_tensors(),
-            data: &data,
-        };
+        let table = table(&tiny_tensors());
+        let body = Body { config: tiny_config(), vocab: "ab", labels: "", tensors: &table, data: &data };
         let e = Model::load(&encode(&body)).unwrap_err();
         assert_eq!(
             e,
