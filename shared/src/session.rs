@@ -488,7 +488,7 @@ impl core::fmt::Display for Milli {
 }
 
 /// One output line being formatted (truncated if longer than its buffer).
-struct Line(heapless::String<160>);
+struct Line(heapless::String<100>);
 
 impl Line {
     fn new() -> Line {
