@@ -118,8 +118,17 @@ impl TensorEntry {
     pub fn from_record(r: &[u8; Self::RECORD_LEN]) -> TensorEntry {
         let u16_at = |i: usize| u16::from_le_bytes([r[i], r[i + 1]]);
         let u32_at = |i: usize| u32::from_le_bytes([r[i], r[i + 1], r[i + 2], r[i + 3]]);
-        let span = |i: usize| Span { offset: u32_at(i), len: u32_at(i + 4) };
-        TensorEntry { rows: u16_at(0), cols: u16_at(2), weights: span(4), scales: span(12), bias: span(20) }
+        let span = |i: usize| Span {
+            offset: u32_at(i),
+            len: u32_at(i + 4),
+        };
+        TensorEntry {
+            rows: u16_at(0),
+            cols: u16_at(2),
+            weights: span(4),
+            scales: span(12),
+            bias: span(20),
+        }
     }
 
     /// The entries of a tensor table; `None` if its length is not a whole number of records.

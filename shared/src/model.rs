@@ -66,12 +66,21 @@ impl<'a> Model<'a> {
         };
         let found = body.tensors.len() / TensorEntry::RECORD_LEN;
         if found != RNN_TENSORS.len() {
-            return Err(Error::TensorCount { expected: RNN_TENSORS.len(), found });
+            return Err(Error::TensorCount {
+                expected: RNN_TENSORS.len(),
+                found,
+            });
         }
         let shapes = [(v, h, false), (h, h, true), (v, h, true)];
         let mut t = [None; 3];
         for (i, (&(rows, cols, bias), entry)) in shapes.iter().zip(entries).enumerate() {
-            t[i] = Some(tensor(RNN_TENSORS[i], &entry, (rows, cols), bias, body.data)?);
+            t[i] = Some(tensor(
+                RNN_TENSORS[i],
+                &entry,
+                (rows, cols),
+                bias,
+                body.data,
+            )?);
         }
         let [Some(w_in), Some(w_hh), Some(w_out)] = t else {
             return Err(Error::TensorCount { expected: 3, found });

@@ -27,7 +27,13 @@ fn span(offset: u32, len: u32) -> Span {
 }
 
 fn tiny_tensors() -> Vec<TensorEntry> {
-    let e = |rows, cols, w: Span, s: Span, b: Span| TensorEntry { rows, cols, weights: w, scales: s, bias: b };
+    let e = |rows, cols, w: Span, s: Span, b: Span| TensorEntry {
+        rows,
+        cols,
+        weights: w,
+        scales: s,
+        bias: b,
+    };
     vec![
         e(4, 2, span(0, 8), span(8, 16), span(0, 0)),
         e(2, 2, span(24, 4), span(28, 8), span(36, 8)),
@@ -59,7 +65,13 @@ fn encode(body: &Body<'_>) -> Vec<u8> {
 
 fn tiny_file() -> Vec<u8> {
     let (data, table) = (tiny_data(), table(&tiny_tensors()));
-    encode(&Body { config: tiny_config(), vocab: "ab", labels: "", tensors: &table, data: &data })
+    encode(&Body {
+        config: tiny_config(),
+        vocab: "ab",
+        labels: "",
+        tensors: &table,
+        data: &data,
+    })
 }
 
 /// The exact bytes of the tiny model file. If this changes, the format changed:
@@ -178,10 +190,22 @@ struct Parts {
 /// Re-encodes a damaged body with a valid CRC, so the content checks are what refuse it.
 fn load_modified(change: impl FnOnce(&mut Parts)) -> Error {
     let data = tiny_data();
-    let mut p = Parts { config: tiny_config(), vocab: "ab", labels: "", tensors: tiny_tensors(), table: None };
+    let mut p = Parts {
+        config: tiny_config(),
+        vocab: "ab",
+        labels: "",
+        tensors: tiny_tensors(),
+        table: None,
+    };
     change(&mut p);
     let table = p.table.unwrap_or_else(|| table(&p.tensors));
-    let body = Body { config: p.config, vocab: p.vocab, labels: p.labels, tensors: &table, data: &data };
+    let body = Body {
+        config: p.config,
+        vocab: p.vocab,
+        labels: p.labels,
+        tensors: &table,
+        data: &data,
+    };
     Model::load(&encode(&body)).expect_err("damaged body accepted")
 }
 
@@ -301,7 +325,13 @@ fn bad_scales_are_refused() {
         let mut data = tiny_data();
         data[28..32].copy_from_slice(&bad.to_le_bytes()); // w_hh row 0 scale
         let table = table(&tiny_tensors());
-        let body = Body { config: tiny_config(), vocab: "ab", labels: "", tensors: &table, data: &data };
+        let body = Body {
+            config: tiny_config(),
+            vocab: "ab",
+            labels: "",
+            tensors: &table,
+            data: &data,
+        };
         let e = Model::load(&encode(&body)).unwrap_err();
         assert_eq!(
             e,
