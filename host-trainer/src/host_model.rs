@@ -150,3 +150,36 @@ impl Runner<'_> {
         }
     }
 }
+
+/// Generates `n` names from the model file `bytes` through the integer path, exactly as
+/// `micrornn generate` (and the firmware's `gen`) does for this seed and these settings.
+pub fn generate_names(
+    bytes: &[u8],
+    seed: u64,
+    settings: &micrornn::sampler::Settings,
+    prefix: &str,
+    n: usize,
+) -> Result<Vec<String>> {
+    let model = Model::load(bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (ns, na) = RnnQ::needs(&model);
+    let (mut state, mut scratch) = (vec![0; ns], vec![0; na]);
+    let mut net = RnnQ::new(model, &mut state, &mut scratch).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut logits = vec![0; model.vocab_size()];
+    let mut rng = micrornn::rng::Rng::new(seed);
+    (0..n)
+        .map(|_| {
+            let mut s = String::new();
+            micrornn::generate::generate(
+                &mut net,
+                &model.vocab,
+                settings,
+                prefix,
+                &mut rng,
+                &mut logits,
+                |c| s.push(c),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok(s)
+        })
+        .collect()
+}

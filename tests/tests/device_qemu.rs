@@ -5,42 +5,18 @@
 use std::path::Path;
 use std::time::Duration;
 
-use micrornn::cell::rnn::RnnQ;
-use micrornn::generate::generate;
-use micrornn::rng::Rng;
 use micrornn::sampler::Settings;
-use micrornn::Model;
 use micrornn_tests::{small_names, tiny_config, train_tiny};
 use micrornn_trainer::boards::{BoardKind, BoardSpec};
 use micrornn_trainer::client::DeviceClient;
 use micrornn_trainer::emulator::{build_firmware, Emulator};
+use micrornn_trainer::host_model::generate_names;
 use micrornn_trainer::train_config::TrainConfig;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 fn host_names(bytes: &[u8], seed: u64, s: &Settings, prefix: &str, n: usize) -> Vec<String> {
-    let model = Model::load(bytes).unwrap();
-    let (ns, na) = RnnQ::needs(&model);
-    let (mut state, mut scratch) = (vec![0; ns], vec![0; na]);
-    let mut net = RnnQ::new(model, &mut state, &mut scratch).unwrap();
-    let mut logits = vec![0; model.vocab_size()];
-    let mut rng = Rng::new(seed);
-    (0..n)
-        .map(|_| {
-            let mut out = String::new();
-            generate(
-                &mut net,
-                &model.vocab,
-                s,
-                prefix,
-                &mut rng,
-                &mut logits,
-                |c| out.push(c),
-            )
-            .unwrap();
-            out
-        })
-        .collect()
+    generate_names(bytes, seed, s, prefix, n).unwrap()
 }
 
 /// Boots `board` with `model` in its partition and returns the running emulator and a

@@ -4,13 +4,10 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 
-use micrornn::cell::rnn::RnnQ;
-use micrornn::generate::generate;
-use micrornn::rng::Rng;
 use micrornn::sampler::Settings;
 use micrornn::session::{Board, BoardInfo, Buffers, Session};
-use micrornn::Model;
 use micrornn_tests::{small_names, tiny_config, train_tiny};
+use micrornn_trainer::host_model::generate_names;
 
 /// A serial line: bytes still to arrive, and what the session sent.
 struct Line {
@@ -120,29 +117,8 @@ fn model_bytes() -> Vec<u8> {
 }
 
 /// Names from the library, as `micrornn generate` makes them.
-fn host_names(bytes: &[u8], seed: u64, settings: &Settings, prefix: &str, n: usize) -> Vec<String> {
-    let model = Model::load(bytes).unwrap();
-    let (ns, na) = RnnQ::needs(&model);
-    let (mut state, mut scratch) = (vec![0; ns], vec![0; na]);
-    let mut net = RnnQ::new(model, &mut state, &mut scratch).unwrap();
-    let mut logits = vec![0; model.vocab_size()];
-    let mut rng = Rng::new(seed);
-    (0..n)
-        .map(|_| {
-            let mut s = String::new();
-            generate(
-                &mut net,
-                &model.vocab,
-                settings,
-                prefix,
-                &mut rng,
-                &mut logits,
-                |c| s.push(c),
-            )
-            .unwrap();
-            s
-        })
-        .collect()
+fn host_names(bytes: &[u8], seed: u64, s: &Settings, prefix: &str, n: usize) -> Vec<String> {
+    generate_names(bytes, seed, s, prefix, n).unwrap()
 }
 
 /// The reply lines after the banner and the echoed first command (`echo off`).

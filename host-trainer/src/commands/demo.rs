@@ -4,12 +4,9 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
-use micrornn::cell::rnn::RnnQ;
-use micrornn::generate::generate;
-use micrornn::rng::Rng;
 use micrornn::sampler::Settings;
-use micrornn::Model;
 use micrornn_trainer::emulator::{build_firmware, check_qemu, Emulator};
+use micrornn_trainer::host_model::generate_names;
 use micrornn_trainer::train::{train, RunOptions, TrainPaths};
 use micrornn_trainer::train_config::TrainConfig;
 
@@ -79,7 +76,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         println!("  {n}");
     }
     println!();
-    let host = host_names(&bytes, a.seed, a.count as usize)?;
+    let host = generate_names(&bytes, a.seed, &Settings::default(), "", a.count as usize)?;
     if host != names {
         bail!("the device's names differ from `micrornn generate` on the host");
     }
@@ -92,29 +89,4 @@ pub fn run(a: DemoArgs) -> Result<()> {
         t0.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-fn host_names(bytes: &[u8], seed: u64, n: usize) -> Result<Vec<String>> {
-    let model = Model::load(bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (ns, na) = RnnQ::needs(&model);
-    let (mut state, mut scratch) = (vec![0; ns], vec![0; na]);
-    let mut net = RnnQ::new(model, &mut state, &mut scratch).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut logits = vec![0; model.vocab_size()];
-    let mut rng = Rng::new(seed);
-    let mut out = Vec::new();
-    for _ in 0..n {
-        let mut s = String::new();
-        generate(
-            &mut net,
-            &model.vocab,
-            &Settings::default(),
-            "",
-            &mut rng,
-            &mut logits,
-            |c| s.push(c),
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        out.push(s);
-    }
-    Ok(out)
 }
