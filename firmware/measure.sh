@@ -10,8 +10,8 @@
 # with MODEL in its partition, serves `gen 20 seed=1` (or GEN_ARGS) and `stats`: stack
 # peak, static RAM and instructions per step, as the firmware measures them.
 set -euo pipefail
-cd "$(dirname "$0")"
 model=$(realpath "${1:?usage: measure.sh MODEL.mrnn [GEN_ARGS]}")
+cd "$(dirname "$0")"
 gen_args=${2:-20 seed=1}
 bin=$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin
 [[ -x $bin/llvm-size ]] || { echo "needs llvm-size: rustup component add llvm-tools" >&2; exit 1; }
