@@ -43,6 +43,18 @@ pub enum CellKind {
     Lstm,
 }
 
+impl CellKind {
+    /// Gate blocks per layer, each `hidden` rows: RNN 1 (`h`), GRU 3 (`r, z, n`),
+    /// LSTM 4 (`i, f, g, o`), in that order (PyTorch's).
+    pub const fn gates(self) -> usize {
+        match self {
+            CellKind::Rnn => 1,
+            CellKind::Gru => 3,
+            CellKind::Lstm => 4,
+        }
+    }
+}
+
 /// What the model's output means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Task {

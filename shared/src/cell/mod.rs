@@ -1,6 +1,9 @@
 //! Recurrent cells: one file per cell, each with its integer and float step.
 
 pub mod rnn;
+pub mod weights;
+
+pub use weights::{FloatLayer, FloatWeights, MAX_LAYERS};
 
 /// A network that reads one token at a time and produces next-token logits in Q16.
 ///
