@@ -61,14 +61,7 @@ impl Names {
 /// anything else is read as one name per line. With `vocab`, names holding a character
 /// outside it are skipped.
 pub fn load_names(path: &Path, vocab: Option<&Vocab<'_>>) -> Result<Names> {
-    let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let text = String::from_utf8(text).map_err(|e| {
-        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        anyhow::anyhow!("{}:{line}: not valid UTF-8", path.display())
-    })?;
+    let text = read_text(path)?;
     let is_csv = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
@@ -92,14 +85,7 @@ pub fn load_names(path: &Path, vocab: Option<&Vocab<'_>>) -> Result<Names> {
         let headers = rdr
             .headers()
             .with_context(|| format!("{}:1: cannot read the CSV header", path.display()))?;
-        let Some(col) = headers.iter().position(|h| h.trim() == "name") else {
-            let cols: Vec<&str> = headers.iter().collect();
-            bail!(
-                "{}:1: no `name` column in the CSV header (columns: {})",
-                path.display(),
-                cols.join(", ")
-            );
-        };
+        let col = column(headers, "name", path)?;
         for rec in rdr.records() {
             let rec = rec.with_context(|| format!("{}: malformed CSV", path.display()))?;
             let line = rec.position().map_or(0, |p| p.line());
@@ -121,8 +107,35 @@ pub fn load_names(path: &Path, vocab: Option<&Vocab<'_>>) -> Result<Names> {
     Ok(out)
 }
 
+/// Reads a whole file as UTF-8; an invalid byte is reported with its line number.
+pub(crate) fn read_text(path: &Path) -> Result<String> {
+    let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    String::from_utf8(text).map_err(|e| {
+        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        anyhow::anyhow!("{}:{line}: not valid UTF-8", path.display())
+    })
+}
+
+/// The index of column `name` in a CSV header, or an error listing the columns.
+pub(crate) fn column(headers: &csv::StringRecord, name: &str, path: &Path) -> Result<usize> {
+    match headers.iter().position(|h| h.trim() == name) {
+        Some(col) => Ok(col),
+        None => {
+            let cols: Vec<&str> = headers.iter().collect();
+            bail!(
+                "{}:1: no `{name}` column in the CSV header (columns: {})",
+                path.display(),
+                cols.join(", ")
+            )
+        }
+    }
+}
+
 /// Checks one trimmed name; returns it or why it is refused.
-fn check_name<'s>(name: &'s str, vocab: Option<&Vocab<'_>>) -> Result<&'s str, String> {
+pub(crate) fn check_name<'s>(name: &'s str, vocab: Option<&Vocab<'_>>) -> Result<&'s str, String> {
     if name.is_empty() {
         return Err("empty name".into());
     }

@@ -11,6 +11,7 @@ pub mod eval;
 pub mod fsutil;
 pub mod host_model;
 pub mod ihex;
+pub mod labelled;
 pub mod params;
 pub mod quantize;
 pub mod train;
