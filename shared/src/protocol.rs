@@ -11,6 +11,8 @@
 //! | `minp` | decimal 0–1, ≤ 3 decimals | drop characters below this probability |
 //! | `prefix` | text without spaces (may be empty) | names start with it |
 //! | `maxlen` | integer ≥ 1 | maximum characters per name |
+//!
+//! `classify NAME...` asks a classifier for the label of each name.
 
 use crate::fixed::parse_milli;
 use crate::sampler::{Settings, MAX_TEMPERATURE_MILLI};
@@ -64,6 +66,9 @@ pub enum Command<'a> {
     Echo(bool),
     /// `stats`: measurements of the last `gen`.
     Stats,
+    /// `classify NAME...`: the label and its probability for each name (classifiers);
+    /// holds the names, separated by spaces.
+    Classify(&'a str),
     /// A blank line: nothing to do.
     Empty,
     /// Anything else.
@@ -138,6 +143,14 @@ pub fn parse<'a>(line: &'a str, current: &GenSettings) -> Result<Command<'a>, Pa
                 }
             }
             Ok(Command::Gen { count, settings })
+        }
+        "classify" => {
+            // The rest of the line after the command word.
+            let rest = line.trim_start()[cmd.len()..].trim();
+            if rest.is_empty() {
+                return Err(ParseError::Usage("classify <name>..."));
+            }
+            Ok(Command::Classify(rest))
         }
         other => Ok(Command::Unknown(other)),
     }
@@ -266,6 +279,22 @@ mod tests {
             Ok(Command::Unknown("frobnicate"))
         );
         assert_eq!(parse("   ", &d), Ok(Command::Empty));
+        assert!(matches!(parse("classify", &d), Err(ParseError::Usage(_))));
+        assert!(matches!(
+            parse(" classify  ", &d),
+            Err(ParseError::Usage(_))
+        ));
+    }
+
+    #[test]
+    fn classify_takes_the_rest_of_the_line() {
+        let d = GenSettings::default();
+        assert_eq!(parse("classify anna", &d), Ok(Command::Classify("anna")));
+        assert_eq!(
+            parse("  classify  anna   bob ", &d),
+            Ok(Command::Classify("anna   bob"))
+        );
+        assert_eq!(parse("classify é", &d), Ok(Command::Classify("é")));
     }
 
     #[test]

@@ -263,6 +263,13 @@ impl<'m, 'w> Session<'m, 'w> {
                     return l.send(io);
                 }
             }
+            Command::Classify(_) => {
+                let _ = write!(
+                    l,
+                    "err this model generates names; classify needs a classifier"
+                );
+                return l.send(io);
+            }
             Command::Unknown(c) => {
                 let _ = write!(l, "err unknown command \"{c}\" (try help)");
                 return l.send(io);
