@@ -8,6 +8,7 @@ pub mod data;
 pub mod emulator;
 pub mod engine;
 pub mod eval;
+pub mod eval_classify;
 pub mod fsutil;
 pub mod host_model;
 pub mod ihex;
