@@ -133,22 +133,42 @@ const EXP2_NEG_Q30: [u32; 257] = {
 };
 
 /// log2(e) in Q30.
-const LOG2_E_Q30: i64 = 1_549_082_005;
+const LOG2_E_Q30: u32 = 1_549_082_005;
+
+/// The smallest `q` for which [`exp_neg_q22`] is 0 because `q·log2(e)/2^16 >= 23`
+/// (every larger `q` gives 0 too): `ceil(23·2^46 / log2(e)_Q30)`, about `15.94·2^16`.
+pub const EXP_NEG_Q22_ZERO: u32 = ((23u64 << 46).div_ceil(LOG2_E_Q30 as u64)) as u32;
 
 /// `e^x` for a Q16 value `x <= 0`, as Q22 (`exp_q22(0) == 1 << 22`); 0 below about -15.
 #[inline]
 pub fn exp_q22(x: i32) -> u32 {
-    // e^x = 2^(-z) with z = -x * log2(e) >= 0 in Q46; split z into integer and fraction.
-    let z = -(x.min(0) as i64) * LOG2_E_Q30;
-    let int = (z >> 46) as u32;
-    if int >= 23 {
+    exp_neg_q22(x.min(0).unsigned_abs())
+}
+
+/// `e^(-q)` for a Q16 magnitude `q`, as Q22: `exp_neg_q22(q) == exp_q22(-q)`; 0 from
+/// [`EXP_NEG_Q22_ZERO`] on.
+///
+/// `e^(-q) = 2^(-z)` with `z = q·log2(e)` in Q46, split into an integer part and a Q24
+/// fraction; the fraction's top 8 bits index a 2^(-i/256) table, its low 16 bits
+/// interpolate linearly, and the integer part is the final rounding shift. Only bits
+/// 22..51 of `z` matter: they are the high word of `(q << 10)·log2(e)`, one 32×32→64
+/// multiply (UMULL on Cortex-M3/M4); the interpolation is the high word of a second one.
+#[inline(always)]
+pub fn exp_neg_q22(q: u32) -> u32 {
+    // From EXP_NEG_Q22_ZERO to 2^20 the integer part is 23 and the code below gives 0 as
+    // well; testing against a power of two needs no constant in a register.
+    if q >= 1 << 20 {
         return 0;
     }
-    let f = ((z >> 22) & 0xff_ffff) as u64; // fraction in Q24
-    let (idx, frac) = ((f >> 16) as usize, f & 0xffff);
-    let (a, b) = (EXP2_NEG_Q30[idx] as u64, EXP2_NEG_Q30[idx + 1] as u64);
-    let q30 = a - (((a - b) * frac) >> 16);
-    ((q30 + (1 << (7 + int))) >> (8 + int)) as u32
+    // q < 2^20: z >> 22 = (q·2^10·log2(e)_Q30) >> 32, below 24·2^24.
+    let hi = (((q << 10) as u64 * LOG2_E_Q30 as u64) >> 32) as u32;
+    let int = hi >> 24;
+    let idx = ((hi >> 16) & 0xff) as usize;
+    let (a, b) = (EXP2_NEG_Q30[idx], EXP2_NEG_Q30[idx + 1]);
+    // ⌊(a - b)·frac / 2^16⌋ with frac = hi & 0xffff: the high word of (a - b)·(frac << 16).
+    let q30 = a - (((a - b) as u64 * (hi << 16) as u64) >> 32) as u32;
+    // Round to Q22 (halves up): ⌊(q30 + 2^(7+int)) / 2^(8+int)⌋ = ⌊(⌊q30 / 2^int⌋ + 2^7) / 2^8⌋.
+    ((q30 >> int) + (1 << 7)) >> 8
 }
 
 // ---- decimal settings ----
@@ -211,6 +231,47 @@ mod tests {
             x -= 331;
         }
         assert_eq!(exp_q22(i32::MIN), 0);
+    }
+
+    /// The first `exp_q22`, kept to check that the current one gives the same values.
+    fn exp_q22_reference(x: i32) -> u32 {
+        const LOG2_E_Q30: i64 = 1_549_082_005;
+        let z = -(x.min(0) as i64) * LOG2_E_Q30;
+        let int = (z >> 46) as u32;
+        if int >= 23 {
+            return 0;
+        }
+        let f = ((z >> 22) & 0xff_ffff) as u64;
+        let (idx, frac) = ((f >> 16) as usize, f & 0xffff);
+        let (a, b) = (EXP2_NEG_Q30[idx] as u64, EXP2_NEG_Q30[idx + 1] as u64);
+        let q30 = a - (((a - b) * frac) >> 16);
+        ((q30 + (1 << (7 + int))) >> (8 + int)) as u32
+    }
+
+    #[test]
+    fn exp_is_the_reference_everywhere() {
+        // Every x from 0 down past the zero cut (each value of the table and fraction)...
+        let mut x = 0i32;
+        while x > -(EXP_NEG_Q22_ZERO as i32) - 65536 {
+            let want = exp_q22_reference(x);
+            assert_eq!(exp_q22(x), want, "x={x}");
+            assert_eq!(exp_neg_q22(x.unsigned_abs()), want, "x={x}");
+            x -= 1;
+        }
+        assert_ne!(exp_neg_q22(EXP_NEG_Q22_ZERO - 1), 0);
+        assert_eq!(exp_neg_q22(EXP_NEG_Q22_ZERO), 0);
+        // ...then the rest of the range, sparsely, and its ends.
+        let mut q = EXP_NEG_Q22_ZERO;
+        while let Some(next) = q.checked_add(9973) {
+            assert_eq!(exp_neg_q22(q), 0, "q={q}");
+            let x = (q as i64).min(i32::MAX as i64) as i32;
+            assert_eq!(exp_q22(-x), exp_q22_reference(-x), "x={x}");
+            q = next;
+        }
+        for x in [i32::MIN, i32::MIN + 1, -1, 0, 1, 12345, i32::MAX] {
+            assert_eq!(exp_q22(x), exp_q22_reference(x), "x={x}");
+        }
+        assert_eq!(exp_neg_q22(u32::MAX), 0);
     }
 
     #[test]

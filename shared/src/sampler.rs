@@ -8,7 +8,7 @@
 //! Temperature 0 is greedy: the most probable allowed token (ties: lower id).
 
 use crate::error::{Error, Result};
-use crate::fixed::exp_q22;
+use crate::fixed::{exp_neg_q22, EXP_NEG_Q22_ZERO};
 use crate::rng::Rng;
 
 /// Sampling settings, in exact decimal fixed point so that host and device agree.
@@ -62,89 +62,231 @@ impl Settings {
 
 /// Picks a token from `logits` (Q16) among the tokens for which `allowed` is true.
 ///
-/// Returns `None` only when no token is allowed.
+/// Returns `None` only when no token is allowed. `logits` doubles as the sampler's
+/// scratch (each token's weight is computed once, into its own slot): its contents are
+/// unspecified afterwards. `allowed` must give the same answer every time it is asked.
 pub fn sample(
-    logits: &[i32],
+    logits: &mut [i32],
     allowed: impl Fn(usize) -> bool,
     s: &Settings,
     rng: &mut Rng,
 ) -> Option<u16> {
-    // Most probable allowed token (ties: lowest id).
-    let best = (0..logits.len())
-        .filter(|&i| allowed(i))
-        .fold(None, |best: Option<usize>, i| match best {
-            Some(b) if logits[b] >= logits[i] => Some(b),
-            _ => Some(i),
-        })?;
+    let best = best_allowed(logits, &allowed)?;
     if s.temperature_milli == 0 {
         return Some(best as u16);
     }
     let max = logits[best];
-    // Unnormalized probability in Q22: exp((l - max) / T), 2^22 for the best token.
-    let weight = |i: usize| -> u64 {
-        let d = (logits[i] as i64 - max as i64) * 1000 / s.temperature_milli as i64;
-        exp_q22(d.max(-64 << 16) as i32) as u64
-    };
-    let total: u64 = (0..logits.len()).filter(|&i| allowed(i)).map(weight).sum();
-    // Without top-k and min-p every allowed token is kept: no second pass.
-    let filtering = s.top_k != 0 || s.min_p_milli != 0;
     let kth = top_k_threshold(logits, &allowed, s.top_k as usize);
-    let in_top_k =
-        |i: usize| kth.is_none_or(|(kl, ki)| logits[i] > kl || (logits[i] == kl && i <= ki));
-    let passes_min_p = |i: usize| weight(i) * 1000 >= s.min_p_milli as u64 * total;
-    // The best token is in every top-k and has the largest weight: if it fails min-p,
-    // every token does, and the best one alone is kept.
-    let best_passes = passes_min_p(best);
-    let kept = |i: usize| {
-        allowed(i)
-            && (!filtering
-                || if best_passes {
-                    in_top_k(i) && passes_min_p(i)
-                } else {
-                    i == best
-                })
+    // Unnormalized probability in Q22: exp(-q) with q = ⌊(max - l)·1000 / T⌋ (Q16), 2^22
+    // for the best token, into each allowed token's slot (0 for the others).
+    let t = s.temperature_milli;
+    let total = match kth {
+        // The default temperature, without top-k: q = max - l.
+        None if t == 1000 => weigh(logits, &allowed, max, |u| u, |_, _| false),
+        // Everything else. (Without top-k, (kl, ki) marks no token.)
+        _ => {
+            let (kl, ki) = kth.unwrap_or((i32::MIN, usize::MAX));
+            weigh(logits, &allowed, max, scaling(t), |l, i| {
+                l < kl || (l == kl && i > ki)
+            })
+        }
     };
-    let kept_total: u64 = if filtering {
-        (0..logits.len()).filter(|&i| kept(i)).map(weight).sum()
-    } else {
+    // Without top-k and min-p every allowed token is kept: the slots are ready.
+    let kept_total = if kth.is_none() && s.min_p_milli == 0 {
         total
+    } else {
+        // Min-p: p_i ≥ P ⇔ w_i·1000 ≥ P·total. The best token is in every top-k and has
+        // the largest weight, 2^22: if it fails min-p, every token does, and the best one
+        // alone is kept (the draw below 2^22 still takes one number from the generator).
+        let threshold = s.min_p_milli as u64 * total;
+        if threshold > 1000 << 22 {
+            rng.below(1 << 22);
+            return Some(best as u16);
+        }
+        keep(logits, threshold as u32)
     };
     // Draw r uniformly in 0..kept_total and walk the cumulative weights.
-    let r = rng.below(kept_total);
-    let mut cum = 0;
-    for i in (0..logits.len()).filter(|&i| kept(i)) {
-        cum += weight(i);
-        if r < cum {
-            return Some(i as u16);
+    Some(pick(logits, rng.below(kept_total)).unwrap_or(best) as u16)
+}
+
+/// The most probable allowed token (ties: lowest id), or `None` if none is allowed.
+#[inline(never)]
+// An index loop after the first allowed token: the compiler sees through generation's
+// `allowed` (every later token is allowed), which it does not with the iterator forms.
+#[allow(clippy::needless_range_loop)]
+fn best_allowed(logits: &[i32], allowed: &impl Fn(usize) -> bool) -> Option<usize> {
+    let first = (0..logits.len()).find(|&i| allowed(i))?;
+    let (mut best, mut max) = (first, logits[first]);
+    for i in first + 1..logits.len() {
+        let l = logits[i];
+        if l > max && allowed(i) {
+            (best, max) = (i, l);
         }
     }
-    Some(best as u16)
+    Some(best)
+}
+
+/// `u ↦ ⌊u·1000 / t⌋` for `t > 0`, exactly, or a value ≥ [`EXP_NEG_Q22_ZERO`] when that
+/// is (weight 0). 32-bit arithmetic but for the gaps beyond 65 nats.
+#[inline(always)]
+fn scaling(t: u32) -> impl Fn(u32) -> u32 {
+    // When t divides 1000 (0.5, 0.25, 0.2, 0.1, …): a multiplication, no division; from
+    // `cut` on, the product reaches EXP_NEG_Q22_ZERO (and cut·a < 2^32).
+    let a = if 1000 % t == 0 { 1000 / t } else { 0 };
+    let cut = if a != 0 {
+        EXP_NEG_Q22_ZERO.div_ceil(a)
+    } else {
+        0
+    };
+    move |u| {
+        if a != 0 {
+            u.min(cut) * a
+        } else if u <= u32::MAX / 1000 {
+            u * 1000 / t
+        } else {
+            (u as u64 * 1000 / t as u64).min(EXP_NEG_Q22_ZERO as u64) as u32
+        }
+    }
+}
+
+/// Marks, in a weight's slot, an allowed token outside the top-k.
+const OUTSIDE_TOP_K: u32 = 1 << 31;
+
+/// Replaces each logit `l` by its token's weight `exp(-q(max - l))` (Q22) if the token is
+/// allowed, with [`OUTSIDE_TOP_K`] if `outside(l, id)`, else by 0; returns the sum of the
+/// allowed tokens' weights.
+#[inline(always)]
+fn weigh(
+    logits: &mut [i32],
+    allowed: &impl Fn(usize) -> bool,
+    max: i32,
+    q: impl Fn(u32) -> u32,
+    outside: impl Fn(i32, usize) -> bool,
+) -> u64 {
+    // Weights are at most 2^22, so the sum over 1023 tokens fits 32 bits.
+    let mut total = 0u64;
+    let mut start = 0;
+    while start < logits.len() {
+        let end = logits.len().min(start + 1023);
+        total += weigh_range(&mut logits[..end], start, allowed, max, &q, &outside) as u64;
+        start = end;
+    }
+    total
+}
+
+/// [`weigh`] on the tokens from `start` on.
+// Not inlined: the loop needs its registers (inlined into a large caller, such as the
+// firmware's session loop, it spills).
+#[inline(never)]
+#[allow(clippy::needless_range_loop)] // as in `best_allowed`
+fn weigh_range(
+    logits: &mut [i32],
+    start: usize,
+    allowed: &impl Fn(usize) -> bool,
+    max: i32,
+    q: &impl Fn(u32) -> u32,
+    outside: &impl Fn(i32, usize) -> bool,
+) -> u32 {
+    // Starting the loop at the first allowed token lets the compiler see through
+    // `allowed` (for generation's "neither start nor, at first, end", every later token
+    // is allowed: no test in the loop).
+    let end = logits.len();
+    let first = (start..end).find(|&i| allowed(i)).unwrap_or(end);
+    logits[start.min(first)..first].fill(0);
+    let mut total = 0u32;
+    for i in first..end {
+        let l = logits[i];
+        let mut w = 0;
+        if allowed(i) {
+            w = exp_neg_q22(q(max.wrapping_sub(l) as u32));
+            total += w;
+            if outside(l, i) {
+                w |= OUTSIDE_TOP_K;
+            }
+        }
+        logits[i] = w as i32;
+    }
+    total
+}
+
+/// Keeps the weights in the top-k with `w·1000 ≥ threshold` (min-p), zeroes the others;
+/// returns the sum of the kept ones.
+#[inline(never)]
+fn keep(weights: &mut [i32], threshold: u32) -> u64 {
+    let mut kept_total = 0u64;
+    for slot in weights.iter_mut() {
+        let w = *slot as u32;
+        // A weight is at most 2^22: w·1000 fits 32 bits.
+        let kept = if w & OUTSIDE_TOP_K == 0 && w * 1000 >= threshold {
+            w
+        } else {
+            0
+        };
+        kept_total += kept as u64;
+        *slot = kept as i32;
+    }
+    kept_total
+}
+
+/// The token where the cumulative weights first exceed `r` (a token of weight 0 is never
+/// picked), or `None` if they never do.
+#[inline(never)]
+fn pick(weights: &[i32], r: u64) -> Option<usize> {
+    match u32::try_from(r) {
+        Ok(mut r) => {
+            for (i, &w) in weights.iter().enumerate() {
+                let w = w as u32;
+                if r < w {
+                    return Some(i);
+                }
+                r -= w;
+            }
+        }
+        Err(_) => {
+            let mut r = r;
+            for (i, &w) in weights.iter().enumerate() {
+                let w = w as u32 as u64;
+                if r < w {
+                    return Some(i);
+                }
+                r -= w;
+            }
+        }
+    }
+    None
 }
 
 /// The `k`-th allowed token in the order (logit descending, id ascending), as
 /// `(logit, id)`, or `None` when `k` is 0 or keeps every token.
+#[inline(never)]
 fn top_k_threshold(
     logits: &[i32],
     allowed: &impl Fn(usize) -> bool,
     k: usize,
 ) -> Option<(i32, usize)> {
-    let n_allowed = (0..logits.len()).filter(|&i| allowed(i)).count();
-    if k == 0 || k >= n_allowed {
+    if k == 0 {
         return None;
     }
-    // `a` comes before `b` in the order.
-    let before = |a: usize, b: usize| logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
-    let mut cur: Option<usize> = None;
-    for _ in 0..k {
-        // The first token (in the order) after `cur`.
-        cur = (0..logits.len())
-            .filter(|&i| allowed(i) && cur.is_none_or(|c| before(c, i)))
-            .fold(None, |acc: Option<usize>, i| match acc {
-                Some(a) if before(a, i) => Some(a),
-                _ => Some(i),
-            });
+    let n_allowed = (0..logits.len()).filter(|&i| allowed(i)).count();
+    if k >= n_allowed {
+        return None;
     }
-    cur.map(|i| (logits[i], i))
+    // Ranks in the order as keys: a larger key comes first.
+    let key = |i: usize| (logits[i], core::cmp::Reverse(i));
+    let allowed_keys = || (0..logits.len()).filter(|&i| allowed(i)).map(key);
+    let mut cur = None;
+    if k <= n_allowed - k {
+        // The k-th from the top: k times the largest key below the previous one.
+        for _ in 0..k {
+            cur = allowed_keys().filter(|&x| cur.is_none_or(|c| x < c)).max();
+        }
+    } else {
+        // The (n - k + 1)-th from the bottom: the smallest key above the previous one.
+        for _ in 0..n_allowed - k + 1 {
+            cur = allowed_keys().filter(|&x| cur.is_none_or(|c| x > c)).min();
+        }
+    }
+    cur.map(|(l, core::cmp::Reverse(i))| (l, i))
 }
 
 #[cfg(test)]
@@ -157,7 +299,8 @@ mod tests {
         let mut rng = Rng::new(3);
         let mut c = [0; 4];
         for _ in 0..n {
-            c[sample(logits, |i| i != 0, s, &mut rng).unwrap() as usize] += 1;
+            let mut scratch = logits.to_vec();
+            c[sample(&mut scratch, |i| i != 0, s, &mut rng).unwrap() as usize] += 1;
         }
         c
     }
@@ -171,10 +314,10 @@ mod tests {
         let mut rng = Rng::new(1);
         // Token 0 is best but not allowed.
         assert_eq!(
-            sample(&[9 * Q, Q, 3 * Q, 3 * Q], |i| i != 0, &s, &mut rng),
+            sample(&mut [9 * Q, Q, 3 * Q, 3 * Q], |i| i != 0, &s, &mut rng),
             Some(2)
         );
-        assert_eq!(sample(&[Q, Q], |_| false, &s, &mut rng), None);
+        assert_eq!(sample(&mut [Q, Q], |_| false, &s, &mut rng), None);
     }
 
     #[test]
