@@ -182,6 +182,24 @@ pub fn pack_q15_portable(x: &[i16], out: &mut [i32]) {
     }
 }
 
+/// [`pack_q15`] of Q15 values held in `i32`s (their low 16 bits are packed).
+///
+/// A chunk of a longer vector that starts at a multiple of 4 packs to the whole vector's
+/// words from `start / 2` on, provided it is a multiple of 4 long or ends the vector.
+///
+/// Panics if `out` is shorter than [`packed_len`]`(x.len())`.
+pub fn pack_q15_i32(x: &[i32], out: &mut [i32]) {
+    let split = x.len() & !3;
+    let (groups, tail) = out[..packed_len(x.len())].split_at_mut(split / 2);
+    for (o, g) in groups.chunks_exact_mut(2).zip(x.chunks_exact(4)) {
+        o[0] = (g[0] & 0xffff) | g[2] << 16;
+        o[1] = (g[1] & 0xffff) | g[3] << 16;
+    }
+    for (o, p) in tail.iter_mut().zip(x[split..].chunks(2)) {
+        *o = (p[0] & 0xffff) | p.get(1).map_or(0, |&hi| hi << 16);
+    }
+}
+
 /// Element `i` of the packed `xp` of `n` elements (the inverse of [`pack_q15`]).
 ///
 /// Panics if `i >= n` or `xp` is shorter than [`packed_len`]`(n)`.
@@ -393,6 +411,15 @@ mod tests {
             if n % 2 == 1 {
                 assert_eq!(xp[packed_len(n) - 1] >> 16, 0, "n={n}");
             }
+        }
+        // The same from i32 values.
+        for n in SIZES {
+            let x: [i16; 511] = core::array::from_fn(|_| rng.next_u32() as i16);
+            let wide: [i32; 511] = core::array::from_fn(|i| x[i] as i32);
+            let (mut xp, mut xq) = ([0x5555_5555i32; 257], [0x5555_5555i32; 257]);
+            pack_q15(&x[..n], &mut xp);
+            pack_q15_i32(&wide[..n], &mut xq);
+            assert_eq!(xp, xq, "n={n}");
         }
         // The order within a group: x0 x2 | x1 x3.
         let mut xp = [0; 3];

@@ -1,0 +1,106 @@
+//! The chunked gate machinery every integer cell shares: the Q16 pre-activations of a
+//! chunk of units, in every gate block, from int8 rows and packed Q15 vectors.
+//!
+//! For units `start..start + k` of a layer with `G` gate blocks of `H` rows, gate block
+//! `g`'s rows are `g·H + start ..`; their pre-activations `x + a` (input term `x`,
+//! recurrent term `a = requant(W_h·h) + b_h`) go to `pre[g·k..(g+1)·k]`. A cell may ask
+//! for the last gate block's input term apart (the GRU's `n`): then `pre` gets `a` only and
+//! `xs` gets `x`. Only `k` rows of each gate block are in flight, so the scratch is
+//! `(G + 1)·k` words whatever `H` is.
+
+use super::requant::{requant, InputTerm};
+use crate::kernels::matvec_q8_packed;
+use crate::tensor::QTensor;
+
+/// The input of a layer at one step.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Input<'x> {
+    /// Layer 0: the token's row of the (V, G·H) lookup table and its term.
+    Row {
+        /// The row's scale, taken apart.
+        term: InputTerm,
+        /// The row's G·H int8 weights.
+        row: &'x [u8],
+    },
+    /// Layers above: the new `h` of the layer below, packed.
+    Packed(&'x [i32]),
+}
+
+/// The pre-activations of units `start..start + xs.len()` of a layer in every gate block
+/// of `w_x` (unless `input` is a row) and `w_h` (see the module docs); `hp` is the layer's
+/// packed state, `split_last` keeps the last gate block's input term apart in `xs`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gate_rows(
+    w_x: &QTensor<'_>,
+    w_h: &QTensor<'_>,
+    hidden: usize,
+    input: &Input<'_>,
+    hp: &[i32],
+    start: usize,
+    pre: &mut [i32],
+    xs: &mut [i32],
+    split_last: bool,
+) {
+    let k = xs.len();
+    let gates = pre.len() / k.max(1);
+    for (g, pre) in pre.chunks_exact_mut(k.max(1)).take(gates).enumerate() {
+        let r0 = g * hidden + start;
+        let apart = split_last && g + 1 == gates;
+        match *input {
+            Input::Row { term, row } => {
+                let x = &row[r0..r0 + k];
+                if apart {
+                    for (o, &w) in xs.iter_mut().zip(x) {
+                        *o = term.apply(w);
+                    }
+                    rows(w_h, r0, hp, pre, |_| 0);
+                } else {
+                    rows(w_h, r0, hp, pre, |i| term.apply(x[i]));
+                }
+            }
+            Input::Packed(xp) => {
+                rows(w_x, r0, xp, xs, |_| 0);
+                if apart {
+                    rows(w_h, r0, hp, pre, |_| 0);
+                } else {
+                    rows(w_h, r0, hp, pre, |i| xs[i]);
+                }
+            }
+        }
+    }
+}
+
+/// `out.len()` rows of `t` from row `start`, in Q16: the dot product of each row with the
+/// packed `xp`, then `requant(acc, scale) ⊕ add(i) ⊕ bias` (each sum saturated, the bias 0
+/// if `t` has none, as [`QTensor::bias_q16`]).
+#[inline(never)]
+pub(crate) fn rows(
+    t: &QTensor<'_>,
+    start: usize,
+    xp: &[i32],
+    out: &mut [i32],
+    add: impl Fn(usize) -> i32,
+) {
+    let k = out.len();
+    matvec_q8_packed(&t.weights[start * t.cols..], t.cols, xp, out);
+    let scales = &t.scales[4 * start..4 * (start + k)];
+    // Without a bias the scales stand in for it, masked to 0: one loop for both cases.
+    let (bias, mask) = match t.bias.get(4 * start..4 * (start + k)) {
+        Some(bias) => (bias, !0),
+        None => (scales, 0),
+    };
+    // (Opaque to the optimizer: one AND per row, rather than a test of the bias's length.)
+    let mask = core::hint::black_box(mask);
+    for (i, o) in out.iter_mut().enumerate() {
+        let scale = word(&scales[4 * i..4 * i + 4]);
+        let bias = word(&bias[4 * i..4 * i + 4]) as i32 & mask;
+        let pre = requant(*o, scale).saturating_add(add(i));
+        *o = pre.saturating_add(bias);
+    }
+}
+
+/// The little-endian word of 4 bytes (one unaligned load on the Cortex-M4).
+#[inline(always)]
+fn word(b: &[u8]) -> u32 {
+    u32::from_le_bytes(b.try_into().unwrap_or_default())
+}
