@@ -182,21 +182,35 @@ pub fn pack_q15_portable(x: &[i16], out: &mut [i32]) {
     }
 }
 
-/// [`pack_q15`] of Q15 values held in `i32`s (their low 16 bits are packed).
+/// Writes the Q15 values `f(i, ins[i])` for every `i` (called once each, in order; their
+/// low 16 bits are packed) into `out` in the packed layout, as [`pack_q15`] would: values
+/// computed straight into the layout, with no natural-order copy.
 ///
 /// A chunk of a longer vector that starts at a multiple of 4 packs to the whole vector's
 /// words from `start / 2` on, provided it is a multiple of 4 long or ends the vector.
 ///
-/// Panics if `out` is shorter than [`packed_len`]`(x.len())`.
-pub fn pack_q15_i32(x: &[i32], out: &mut [i32]) {
-    let split = x.len() & !3;
-    let (groups, tail) = out[..packed_len(x.len())].split_at_mut(split / 2);
-    for (o, g) in groups.chunks_exact_mut(2).zip(x.chunks_exact(4)) {
-        o[0] = (g[0] & 0xffff) | g[2] << 16;
-        o[1] = (g[1] & 0xffff) | g[3] << 16;
+/// Panics if `out` is shorter than [`packed_len`]`(ins.len())`.
+#[inline(always)]
+pub fn pack_q15_map<T: Copy>(out: &mut [i32], ins: &[T], mut f: impl FnMut(usize, T) -> i32) {
+    let split = ins.len() & !3;
+    let (groups, tail) = out[..packed_len(ins.len())].split_at_mut(split / 2);
+    for (g, o) in groups.chunks_exact_mut(2).enumerate() {
+        let i = 4 * g;
+        if let ([o0, o1], &[a, b, c, d]) = (o, &ins[i..i + 4]) {
+            // (x0, x2) and (x1, x3), each value stored as soon as it is computed.
+            *o0 = f(i, a) & 0xffff;
+            *o1 = f(i + 1, b) & 0xffff;
+            *o0 |= f(i + 2, c) << 16;
+            *o1 |= f(i + 3, d) << 16;
+        }
     }
-    for (o, p) in tail.iter_mut().zip(x[split..].chunks(2)) {
-        *o = (p[0] & 0xffff) | p.get(1).map_or(0, |&hi| hi << 16);
+    for (j, (o, x)) in tail.iter_mut().zip(ins[split..].chunks(2)).enumerate() {
+        let i = split + 2 * j;
+        let lo = f(i, x[0]) & 0xffff;
+        *o = match x.get(1) {
+            Some(&hi) => lo | f(i + 1, hi) << 16,
+            None => lo,
+        };
     }
 }
 
@@ -418,7 +432,7 @@ mod tests {
             let wide: [i32; 511] = core::array::from_fn(|i| x[i] as i32);
             let (mut xp, mut xq) = ([0x5555_5555i32; 257], [0x5555_5555i32; 257]);
             pack_q15(&x[..n], &mut xp);
-            pack_q15_i32(&wide[..n], &mut xq);
+            pack_q15_map(&mut xq, &wide[..n], |_, x| x);
             assert_eq!(xp, xq, "n={n}");
         }
         // The order within a group: x0 x2 | x1 x3.

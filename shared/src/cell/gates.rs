@@ -49,41 +49,46 @@ pub(crate) fn gate_rows(
         match *input {
             Input::Row { term, row } => {
                 let x = &row[r0..r0 + k];
+                let apply = |w: u8| term.apply(w);
                 if apart {
-                    for (o, &w) in xs.iter_mut().zip(x) {
-                        *o = term.apply(w);
-                    }
-                    rows(w_h, r0, hp, pre, |_| 0);
+                    xs.iter_mut().zip(x).for_each(|(o, &w)| *o = apply(w));
+                    rows(w_h, r0, hp, pre, none(w_h));
                 } else {
-                    rows(w_h, r0, hp, pre, |i| term.apply(x[i]));
+                    rows(w_h, r0, hp, pre, (x, apply));
                 }
             }
             Input::Packed(xp) => {
-                rows(w_x, r0, xp, xs, |_| 0);
+                rows(w_x, r0, xp, xs, none(w_x));
                 if apart {
-                    rows(w_h, r0, hp, pre, |_| 0);
+                    rows(w_h, r0, hp, pre, none(w_h));
                 } else {
-                    rows(w_h, r0, hp, pre, |i| xs[i]);
+                    rows(w_h, r0, hp, pre, (&*xs, |v| v));
                 }
             }
         }
     }
 }
 
+/// No added term for [`rows`] of `t`: its scales (as many bytes as it has rows, and
+/// more) mapped to 0.
+pub(crate) fn none<'t>(t: &QTensor<'t>) -> (&'t [u8], fn(u8) -> i32) {
+    (t.scales, |_| 0)
+}
+
 /// `out.len()` rows of `t` from row `start`, in Q16: the dot product of each row with the
-/// packed `xp`, then `requant(acc, scale) ⊕ add(i) ⊕ bias` (each sum saturated, the bias 0
-/// if `t` has none, as [`QTensor::bias_q16`]).
+/// packed `xp`, then `requant(acc, scale) ⊕ f(x[i]) ⊕ bias` for `(x, f) = add` (each sum
+/// saturated, the bias 0 if `t` has none, as [`QTensor::bias_q16`]).
 #[inline(never)]
-pub(crate) fn rows(
+pub(crate) fn rows<T: Copy>(
     t: &QTensor<'_>,
     start: usize,
     xp: &[i32],
     out: &mut [i32],
-    add: impl Fn(usize) -> i32,
+    add: (&[T], impl Fn(T) -> i32),
 ) {
     let k = out.len();
     matvec_q8_packed(&t.weights[start * t.cols..], t.cols, xp, out);
-    let scales = &t.scales[4 * start..4 * (start + k)];
+    let (scales, x, f) = (&t.scales[4 * start..4 * (start + k)], &add.0[..k], add.1);
     // Without a bias the scales stand in for it, masked to 0: one loop for both cases.
     let (bias, mask) = match t.bias.get(4 * start..4 * (start + k)) {
         Some(bias) => (bias, !0),
@@ -91,11 +96,11 @@ pub(crate) fn rows(
     };
     // (Opaque to the optimizer: one AND per row, rather than a test of the bias's length.)
     let mask = core::hint::black_box(mask);
-    for (i, o) in out.iter_mut().enumerate() {
+    for i in 0..k {
         let scale = word(&scales[4 * i..4 * i + 4]);
         let bias = word(&bias[4 * i..4 * i + 4]) as i32 & mask;
-        let pre = requant(*o, scale).saturating_add(add(i));
-        *o = pre.saturating_add(bias);
+        let pre = requant(out[i], scale).saturating_add(f(x[i]));
+        out[i] = pre.saturating_add(bias);
     }
 }
 

@@ -12,27 +12,28 @@
 
 use super::gate_math::{gate_q16, mul_q15, sigmoid, sigmoid_q15};
 use crate::fixed::tanh_q15;
+use crate::kernels::pack_q15_map;
 
 /// Integer step of a chunk of `k` units. `pre` (4k,) holds the Q16 pre-activations
 /// `x + a` of `i, f, g, o` (gate-major); `c` (k,) the units' cell states (Q16), updated.
-/// Each unit's new `h`, Q15, goes to `pre[u]`.
+/// The units' new `h` (Q15) go to `new`, packed.
 ///
 /// `f ⊙ c` is rounded to Q16 ([`gate_q16`]), `i ⊙ g` (Q15 · Q15) rounded to Q16, their
 /// sum saturated; `h' = o ⊙ tanh(c')` rounded to Q15 ([`mul_q15`]).
-pub(crate) fn step_q(pre: &mut [i32], c: &mut [i32]) {
+#[inline(never)]
+pub(crate) fn step_q(pre: &[i32], c: &mut [i32], new: &mut [i32]) {
     let k = c.len();
-    let (i_gate, rest) = pre.split_at_mut(k);
+    let (i_gate, rest) = pre.split_at(k);
     let (f_gate, rest) = rest.split_at(k);
     let (g_gate, o_gate) = rest.split_at(k);
-    for u in 0..k {
+    pack_q15_map(new, o_gate, |u, o| {
         let i = sigmoid_q15(i_gate[u]);
         let f = sigmoid_q15(f_gate[u]);
         let g = tanh_q15(g_gate[u]) as i32;
-        let o = sigmoid_q15(o_gate[u]);
-        let c_new = gate_q16(f, c[u]).saturating_add((i * g + (1 << 13)) >> 14);
-        c[u] = c_new;
-        i_gate[u] = mul_q15(o, tanh_q15(c_new) as i32);
-    }
+        let o = sigmoid_q15(o);
+        c[u] = gate_q16(f, c[u]).saturating_add((i * g + (1 << 13)) >> 14);
+        mul_q15(o, tanh_q15(c[u]) as i32)
+    });
 }
 
 /// Float step of a whole layer: `x` and `a` are the (4H,) input and recurrent terms,

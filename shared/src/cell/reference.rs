@@ -180,7 +180,7 @@ fn the_chunk_is_whole_groups_or_the_layer() {
     let m = random_model(&mut data, shape, 1, false, &mut rng);
     let mut arena = [0i32; 1000];
     let need = NetQ::needs(&m);
-    assert_eq!(need, 2 * 25 + 25 + 4 * 16);
+    assert_eq!(need, 2 * 2 * 25 + 4 * 16);
     for (len, chunk) in [
         (need, 16),
         (need + 4 * 3, 16),

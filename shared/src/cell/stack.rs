@@ -5,9 +5,8 @@
 //!
 //! | part | words | holds |
 //! |---|---|---|
-//! | `h` | `L·P` | each layer's state, Q15, packed for the kernels ([`crate::kernels`]) |
+//! | `h` | `2·L·P` | two buffers per layer, Q15, packed for the kernels ([`crate::kernels`]): the state, and the new state being computed; they swap roles after each step (no copy) |
 //! | `c` | `L·H` (LSTM only) | each layer's cell state, Q16 (see [`super::lstm`]) |
-//! | `new` | `P` | the new `h` of the layer being computed, packed |
 //! | `pre` | `G·k` | the pre-activations of a chunk of `k` units ([`super::gates`]) |
 //! | `xs` | `k` | an input term of the chunk |
 //!
@@ -16,12 +15,12 @@
 //! of the layers above the first, output) runs in the packed kernels, and the result is
 //! the same bits whatever `k` is.
 
-use super::gates::{gate_rows, rows, Input};
+use super::gates::{gate_rows, none, rows, Input};
 use super::requant::InputTerm;
 use super::{gru, lstm, rnn, Net};
 use crate::error::{Error, Result};
 use crate::format::CellKind;
-use crate::kernels::{pack_q15_i32, packed_get, packed_len};
+use crate::kernels::{packed_get, packed_len};
 use crate::model::Model;
 
 /// The smallest chunk of units the arena must hold (or `H`, if smaller).
@@ -35,25 +34,27 @@ pub struct NetQ<'n> {
     arena: &'n mut [i32],
     /// Units per chunk.
     chunk: usize,
+    /// Bit `l`: which of layer `l`'s two `h` buffers holds its state.
+    current: u8,
 }
 
-/// Words of the arena before the chunk scratch.
-fn fixed_words(m: &Model<'_>) -> usize {
-    let (h, p, l) = (m.hidden(), packed_len(m.hidden()), m.layer_count());
+/// Words of the arena's state part (`h` buffers and `c`), before the chunk scratch.
+fn state_words(m: &Model<'_>) -> usize {
+    let (h, l) = (m.hidden(), m.layer_count());
     let c = if m.cell() == CellKind::Lstm { l * h } else { 0 };
-    l * p + c + p
+    2 * l * packed_len(h) + c
 }
 
 impl<'n> NetQ<'n> {
     /// Words of arena this model needs (more makes larger chunks, up to `H` units).
     pub fn needs(model: &Model<'_>) -> usize {
         let per_unit = model.cell().gates() + 1;
-        fixed_words(model) + per_unit * model.hidden().min(MIN_CHUNK)
+        state_words(model) + per_unit * model.hidden().min(MIN_CHUNK)
     }
 
     /// Words of arena with which every layer is computed in one chunk (the fastest).
     pub fn needs_for_speed(model: &Model<'_>) -> usize {
-        fixed_words(model) + (model.cell().gates() + 1) * model.hidden()
+        state_words(model) + (model.cell().gates() + 1) * model.hidden()
     }
 
     /// Binds a model to a caller-given arena, all states zero; refuses an arena shorter
@@ -68,22 +69,29 @@ impl<'n> NetQ<'n> {
             });
         }
         let (h, per_unit) = (model.hidden(), model.cell().gates() + 1);
-        let fit = (arena.len() - fixed_words(model)) / per_unit;
+        let fit = (arena.len() - state_words(model)) / per_unit;
         let chunk = if fit >= h { h } else { fit & !3 };
-        let used = fixed_words(model) + per_unit * chunk;
+        let used = state_words(model) + per_unit * chunk;
         let mut net = NetQ {
             model,
             arena: &mut arena[..used],
             chunk,
+            current: 0,
         };
         net.reset();
         Ok(net)
     }
 
+    /// Layer `l`'s state, packed.
+    fn state(&self, l: usize) -> &[i32] {
+        let p = packed_len(self.model.hidden());
+        let at = (2 * l + (self.current >> l & 1) as usize) * p;
+        &self.arena[at..at + p]
+    }
+
     /// Layer `l`'s state `h` (Q15), unit `i`.
     pub fn hidden_state(&self, l: usize, i: usize) -> i16 {
-        let p = packed_len(self.model.hidden());
-        packed_get(&self.arena[l * p..(l + 1) * p], self.model.hidden(), i)
+        packed_get(self.state(l), self.model.hidden(), i)
     }
 
     /// Layer `l`'s cell state `c` (Q16), unit `i`; 0 for cells without one.
@@ -93,7 +101,7 @@ impl<'n> NetQ<'n> {
             return 0;
         }
         let (h, l_count) = (m.hidden(), m.layer_count());
-        self.arena[l_count * packed_len(h) + l * h + i]
+        self.arena[2 * l_count * packed_len(h) + l * h + i]
     }
 
     /// Units computed per chunk.
@@ -108,61 +116,67 @@ impl Net for NetQ<'_> {
     }
 
     fn reset(&mut self) {
-        self.arena.fill(0);
+        // The states (h, c); the rest is scratch, written before it is read.
+        self.arena[..state_words(self.model)].fill(0);
+        self.current = 0;
     }
 
     fn feed(&mut self, token: u16) {
         let m = self.model;
-        let (h, p, n_layers, k) = (
-            m.hidden(),
-            packed_len(m.hidden()),
-            m.layer_count(),
-            self.chunk,
-        );
-        let gates = m.cell().gates();
-        let (hs, rest) = self.arena.split_at_mut(n_layers * p);
-        let c_len = if m.cell() == CellKind::Lstm {
-            n_layers * h
+        let (h, p, k) = (m.hidden(), packed_len(m.hidden()), self.chunk);
+        let (cell, gates) = (m.cell(), m.cell().gates());
+        let (hs, rest) = self.arena.split_at_mut(2 * m.layer_count() * p);
+        let c_len = if cell == CellKind::Lstm {
+            m.layer_count() * h
         } else {
             0
         };
         let (cs, rest) = rest.split_at_mut(c_len);
-        let (new, rest) = rest.split_at_mut(p);
         let (pre, xs) = rest.split_at_mut(gates * k);
         let w0 = &m.layer(0).w_x;
         let t = token as usize;
         for (l, layer) in m.layers().iter().enumerate() {
-            let (below, own) = hs.split_at_mut(l * p);
+            let (below, own) = hs.split_at_mut(2 * l * p);
             let input = match l {
                 0 => Input::Row {
                     term: InputTerm::new(w0.scale_bits(t)),
                     row: w0.row(t),
                 },
-                _ => Input::Packed(&below[(l - 1) * p..]),
+                // The layer below's state: already the new one.
+                _ => {
+                    let at = (2 * (l - 1) + (self.current >> (l - 1) & 1) as usize) * p;
+                    Input::Packed(&below[at..at + p])
+                }
             };
-            let hp = &own[..p];
+            let (b0, b1) = own[..2 * p].split_at_mut(p);
+            let (hp, new) = if self.current >> l & 1 == 0 {
+                (&*b0, b1)
+            } else {
+                (&*b1, b0)
+            };
             let mut start = 0;
             while start < h {
                 let k = k.min(h - start);
                 let (pre, xs) = (&mut pre[..gates * k], &mut xs[..k]);
-                let split = m.cell() == CellKind::Gru;
+                let split = cell == CellKind::Gru;
                 gate_rows(&layer.w_x, &layer.w_h, h, &input, hp, start, pre, xs, split);
-                match m.cell() {
-                    CellKind::Rnn => rnn::step_q(pre),
-                    CellKind::Gru => gru::step_q(pre, xs, |i| packed_get(hp, h, start + i) as i32),
-                    CellKind::Lstm => lstm::step_q(pre, &mut cs[l * h + start..][..k]),
+                let new = &mut new[start / 2..];
+                match cell {
+                    CellKind::Rnn => rnn::step_q(pre, new),
+                    CellKind::Gru => {
+                        gru::step_q(pre, xs, |i| packed_get(hp, h, start + i) as i32, new)
+                    }
+                    CellKind::Lstm => lstm::step_q(pre, &mut cs[l * h + start..][..k], new),
                 }
-                pack_q15_i32(&pre[..k], &mut new[start / 2..]);
                 start += k;
             }
-            own[..p].copy_from_slice(new);
+            self.current ^= 1 << l;
         }
     }
 
     fn output(&mut self, out: &mut [i32]) {
         let m = self.model;
-        let p = packed_len(m.hidden());
-        let top = &self.arena[(m.layer_count() - 1) * p..][..p];
-        rows(&m.w_out, 0, top, &mut out[..m.outputs()], |_| 0);
+        let top = self.state(m.layer_count() - 1);
+        rows(&m.w_out, 0, top, &mut out[..m.outputs()], none(&m.w_out));
     }
 }
