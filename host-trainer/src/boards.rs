@@ -51,7 +51,7 @@ impl BoardKind {
                 profile: "release",
                 partition_addr: 0x0020_0000,
                 partition_len: 0x0010_0000,
-                arena_words: 6144,
+                arena_words: 6656,
                 logits_len: 1024,
             },
             BoardKind::Microbit => BoardSpec {

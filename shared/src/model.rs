@@ -85,7 +85,7 @@ impl<'a> Model<'a> {
             Task::Generate if body.labels.is_empty() => vocab.tokens(),
             Task::Generate => {
                 return Err(Error::BadLabels {
-                    reason: "a generation model has no labels",
+                    reason: "a generator has none",
                 })
             }
             Task::Classify => check_labels(body.labels)?,
@@ -166,9 +166,12 @@ impl<'a> Model<'a> {
     }
 
     /// The label names, in output order (none for generation).
-    pub fn labels(&self) -> impl Iterator<Item = &'a str> + Clone {
-        let labels = self.labels;
-        labels.split('\n').filter(move |_| !labels.is_empty())
+    pub fn labels(&self) -> Labels<'a> {
+        Labels(if self.labels.is_empty() {
+            None
+        } else {
+            Some(self.labels)
+        })
     }
 
     /// Label `i`'s name, if there is one.
@@ -178,12 +181,13 @@ impl<'a> Model<'a> {
 
     /// Number of weights and biases in the file.
     pub fn param_count(&self) -> usize {
-        self.layers()
+        let size = |t: &QTensor<'_>| t.rows * t.cols + t.bias.len() / 4;
+        let layers: usize = self
+            .layers()
             .iter()
-            .flat_map(|l| [l.w_x, l.w_h])
-            .chain([self.w_out])
-            .map(|t| t.rows * t.cols + if t.has_bias() { t.rows } else { 0 })
-            .sum()
+            .map(|l| size(&l.w_x) + size(&l.w_h))
+            .sum();
+        layers + size(&self.w_out)
     }
 
     /// Bytes of RAM the integer path needs for this model besides the weights (which stay
@@ -219,32 +223,51 @@ fn check_range(what: &'static str, value: usize, max: usize) -> Result<()> {
     Ok(())
 }
 
+/// The label names of a model, in output order: the `\n`-separated parts of the labels
+/// string (none if it is empty).
+#[derive(Clone, Debug)]
+pub struct Labels<'a>(Option<&'a str>);
+
+impl<'a> Iterator for Labels<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.0?;
+        // A byte search: '\n' is never part of a longer UTF-8 sequence.
+        match rest.bytes().position(|b| b == b'\n') {
+            Some(at) => {
+                self.0 = rest.get(at + 1..);
+                rest.get(..at)
+            }
+            None => self.0.take(),
+        }
+    }
+}
+
 /// Checks a classifier's labels (two or more, distinct, non-empty, no carriage return)
 /// and returns how many there are.
 fn check_labels(labels: &str) -> Result<usize> {
     let bad = |reason| Err(Error::BadLabels { reason });
+    let all = Labels(Some(labels));
     let mut count = 0;
-    for (i, name) in labels.split('\n').enumerate() {
-        if name.is_empty() {
-            return bad("a label name is empty");
+    for (i, name) in all.clone().enumerate() {
+        if name.is_empty() || name.bytes().any(|b| b == b'\r') {
+            return bad("a name is empty or has a carriage return");
         }
-        if name.contains('\r') {
-            return bad("a label name contains a carriage return");
-        }
-        if labels.split('\n').take(i).any(|other| other == name) {
-            return bad("two labels have the same name");
+        if all.clone().take(i).any(|other| other == name) {
+            return bad("two have the same name");
         }
         count += 1;
         if count > MAX_LABELS {
             return Err(Error::DimensionOutOfRange {
                 what: "labels",
-                value: labels.split('\n').count(),
+                value: all.count(),
                 max: MAX_LABELS,
             });
         }
     }
     if count < 2 {
-        return bad("a classifier needs two labels or more");
+        return bad("a classifier needs two or more");
     }
     Ok(count)
 }

@@ -15,7 +15,6 @@ use embedded_io::{Read, ReadReady, Write};
 
 use crate::cell::NetQ;
 use crate::error::Error;
-use crate::format::{CellKind, Task};
 use crate::generate::generate;
 use crate::model::Model;
 use crate::protocol::{parse, Command, GenSettings, ParseError};
@@ -309,17 +308,10 @@ impl<'m, 'w> Session<'m, 'w> {
         let _ = write!(
             l,
             "model {} hidden {} layers {} {} vocab {} params {} bytes {} ram {} macs {}",
-            match c.cell {
-                CellKind::Rnn => "rnn",
-                CellKind::Gru => "gru",
-                CellKind::Lstm => "lstm",
-            },
+            ["rnn", "gru", "lstm"][c.cell as usize],
             m.hidden(),
             m.layer_count(),
-            match c.task {
-                Task::Generate => "generate",
-                Task::Classify => "classify",
-            },
+            ["generate", "classify"][c.task as usize],
             m.vocab_size(),
             m.param_count(),
             self.model_len,

@@ -14,7 +14,7 @@ pub const NAME: &str = "microbit";
 /// The network's arena (`i32` words, 1 KB): states and scratch
 /// ([`micrornn::cell::NetQ::needs`]). Holds one layer of RNN up to hidden 224 (hidden 128
 /// in chunks of 64 units), GRU up to 192 (128: chunks of 32), LSTM up to 88 (64: chunks of
-/// 24); two layers of RNN up to 148, GRU 128, LSTM 50.
+/// 24); two layers of RNN up to 112, GRU 96, LSTM 44.
 pub const ARENA_LEN: usize = 256;
 /// Outputs capacity (`i32`): vocabulary size or labels.
 pub const LOGITS_LEN: usize = 96;

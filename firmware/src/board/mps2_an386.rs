@@ -12,10 +12,10 @@ use crate::mmio::Reg;
 
 /// Board name, as `info` shows it.
 pub const NAME: &str = "mps2-an386";
-/// The network's arena (`i32` words, 24 KB): states and scratch
+/// The network's arena (`i32` words, 26 KB): states and scratch
 /// ([`micrornn::cell::NetQ::needs`]). Holds the largest model the format allows (4 layers
-/// of LSTM, hidden 511: 5,879 words) with every layer computed in one chunk.
-pub const ARENA_LEN: usize = 6144;
+/// of LSTM, hidden 511: 6,647 words) with every layer computed in one chunk.
+pub const ARENA_LEN: usize = 6656;
 /// Outputs capacity (`i32`): the largest vocabulary, or labels.
 pub const LOGITS_LEN: usize = 1024;
 

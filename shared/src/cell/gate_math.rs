@@ -10,10 +10,29 @@ use crate::fixed::tanh_q15;
 /// Q15 unit after tanh). Then `(2^15 + t + 1) >> 1` halves `2^15 + tanh` rounding halves
 /// up, and 32768 (σ of large `x`) is clamped to 32767, so the gate always fits `i16`. With
 /// `tanh_q15` within 1 unit of tanh, the result is within 1 unit of `σ(x) · 2^15`.
-#[inline]
+#[inline(never)]
 pub fn sigmoid_q15(x: i32) -> i32 {
     let t = tanh_q15(x >> 1) as i32;
     ((32768 + t + 1) >> 1).min(32767)
+}
+
+/// [`tanh_q15`] widened to `i32`, out of line: the gated cells call it more than once
+/// per unit, and one copy keeps the code small.
+#[inline(never)]
+pub fn tanh_q15_i32(x: i32) -> i32 {
+    tanh_q15(x) as i32
+}
+
+/// Each Q16 value of `x` becomes its [`sigmoid_q15`] (a gate block, in place).
+#[inline(never)]
+pub fn sigmoid_all(x: &mut [i32]) {
+    x.iter_mut().for_each(|v| *v = sigmoid_q15(*v));
+}
+
+/// Each Q16 value of `x` becomes its [`tanh_q15`] (a gate block, in place).
+#[inline(never)]
+pub fn tanh_all(x: &mut [i32]) {
+    x.iter_mut().for_each(|v| *v = tanh_q15(*v) as i32);
 }
 
 /// `a · b` of two Q15 values (|a|, |b| ≤ 2^15, one of them ≤ 2^15 - 1 in magnitude so the

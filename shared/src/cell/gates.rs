@@ -3,7 +3,10 @@
 //!
 //! For units `start..start + k` of a layer with `G` gate blocks of `H` rows, gate block
 //! `g`'s rows are `g·H + start ..`; their pre-activations `x + a` (input term `x`,
-//! recurrent term `a = requant(W_h·h) + b_h`) go to `pre[g·k..(g+1)·k]`. A cell may ask
+//! recurrent term `a = requant(W_h·h) + b_h`) go to `pre[g·k..(g+1)·k]`. Each sum
+//! saturates: layer 0 adds its looked-up `x` before the bias,
+//! `(requant(W_h·h) ⊕ x) ⊕ b_h` (the first format's order); the layers above add the
+//! two terms, `(requant(W_h·h) ⊕ b_h) ⊕ (requant(W_x·x) ⊕ b_x)`. A cell may ask
 //! for the last gate block's input term apart (the GRU's `n`): then `pre` gets `a` only and
 //! `xs` gets `x`. Only `k` rows of each gate block are in flight, so the scratch is
 //! `(G + 1)·k` words whatever `H` is.
@@ -42,65 +45,62 @@ pub(crate) fn gate_rows(
     split_last: bool,
 ) {
     let k = xs.len();
-    let gates = pre.len() / k.max(1);
-    for (g, pre) in pre.chunks_exact_mut(k.max(1)).take(gates).enumerate() {
+    let last = pre.len().saturating_sub(k);
+    for (g, pre) in pre.chunks_exact_mut(k.max(1)).enumerate() {
         let r0 = g * hidden + start;
-        let apart = split_last && g + 1 == gates;
+        let apart = split_last && g * k == last;
         match *input {
             Input::Row { term, row } => {
                 let x = &row[r0..r0 + k];
-                let apply = |w: u8| term.apply(w);
                 if apart {
-                    xs.iter_mut().zip(x).for_each(|(o, &w)| *o = apply(w));
+                    xs.iter_mut().zip(x).for_each(|(o, &w)| *o = term.apply(w));
                     rows(w_h, r0, hp, pre, none(w_h));
                 } else {
-                    rows(w_h, r0, hp, pre, (x, apply));
+                    rows(w_h, r0, hp, pre, (x, term));
                 }
             }
             Input::Packed(xp) => {
                 rows(w_x, r0, xp, xs, none(w_x));
-                if apart {
-                    rows(w_h, r0, hp, pre, none(w_h));
-                } else {
-                    rows(w_h, r0, hp, pre, (&*xs, |v| v));
+                rows(w_h, r0, hp, pre, none(w_h));
+                if !apart {
+                    for (p, &x) in pre.iter_mut().zip(xs.iter()) {
+                        *p = p.saturating_add(x);
+                    }
                 }
             }
         }
     }
 }
 
-/// No added term for [`rows`] of `t`: its scales (as many bytes as it has rows, and
-/// more) mapped to 0.
-pub(crate) fn none<'t>(t: &QTensor<'t>) -> (&'t [u8], fn(u8) -> i32) {
-    (t.scales, |_| 0)
+/// No added term for [`rows`] of `t`: [`InputTerm::NONE`] (0 for every weight) over its
+/// scales (as many bytes as it has rows, and more).
+pub(crate) fn none<'t>(t: &QTensor<'t>) -> (&'t [u8], InputTerm) {
+    (t.scales, InputTerm::NONE)
 }
 
 /// `out.len()` rows of `t` from row `start`, in Q16: the dot product of each row with the
-/// packed `xp`, then `requant(acc, scale) ⊕ f(x[i]) ⊕ bias` for `(x, f) = add` (each sum
-/// saturated, the bias 0 if `t` has none, as [`QTensor::bias_q16`]).
+/// packed `xp`, then `requant(acc, scale) ⊕ term.apply(x[i]) ⊕ bias` for
+/// `(x, term) = input` (each sum saturated). `t` has a bias: every tensor but layer 0's
+/// table does.
 #[inline(never)]
-pub(crate) fn rows<T: Copy>(
+pub(crate) fn rows(
     t: &QTensor<'_>,
     start: usize,
     xp: &[i32],
     out: &mut [i32],
-    add: (&[T], impl Fn(T) -> i32),
+    input: (&[u8], InputTerm),
 ) {
     let k = out.len();
     matvec_q8_packed(&t.weights[start * t.cols..], t.cols, xp, out);
-    let (scales, x, f) = (&t.scales[4 * start..4 * (start + k)], &add.0[..k], add.1);
-    // Without a bias the scales stand in for it, masked to 0: one loop for both cases.
-    let (bias, mask) = match t.bias.get(4 * start..4 * (start + k)) {
-        Some(bias) => (bias, !0),
-        None => (scales, 0),
-    };
-    // (Opaque to the optimizer: one AND per row, rather than a test of the bias's length.)
-    let mask = core::hint::black_box(mask);
+    let (x, term) = (&input.0[..k], input.1);
+    let (scales, bias) = (
+        &t.scales[4 * start..][..4 * k],
+        &t.bias[4 * start..][..4 * k],
+    );
     for i in 0..k {
         let scale = word(&scales[4 * i..4 * i + 4]);
-        let bias = word(&bias[4 * i..4 * i + 4]) as i32 & mask;
-        let pre = requant(out[i], scale).saturating_add(f(x[i]));
-        out[i] = pre.saturating_add(bias);
+        let pre = requant(out[i], scale).saturating_add(term.apply(x[i]));
+        out[i] = pre.saturating_add(word(&bias[4 * i..4 * i + 4]) as i32);
     }
 }
 

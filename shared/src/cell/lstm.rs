@@ -10,29 +10,27 @@
 //! resolution of the pre-activations (2^-16), and it is the format `tanh_q15` reads, so
 //! `tanh(c')` needs no conversion. It costs 4 bytes per unit and layer.
 
-use super::gate_math::{gate_q16, mul_q15, sigmoid, sigmoid_q15};
-use crate::fixed::tanh_q15;
+use super::gate_math::{gate_q16, mul_q15, sigmoid, sigmoid_all, tanh_all, tanh_q15_i32};
 use crate::kernels::pack_q15_map;
 
 /// Integer step of a chunk of `k` units. `pre` (4k,) holds the Q16 pre-activations
-/// `x + a` of `i, f, g, o` (gate-major); `c` (k,) the units' cell states (Q16), updated.
-/// The units' new `h` (Q15) go to `new`, packed.
+/// `x + a` of `i, f, g, o` (gate-major; the gates are computed in place); `c` (k,) the
+/// units' cell states (Q16), updated. The units' new `h` (Q15) go to `new`, packed.
 ///
 /// `f ⊙ c` is rounded to Q16 ([`gate_q16`]), `i ⊙ g` (Q15 · Q15) rounded to Q16, their
 /// sum saturated; `h' = o ⊙ tanh(c')` rounded to Q15 ([`mul_q15`]).
 #[inline(never)]
-pub(crate) fn step_q(pre: &[i32], c: &mut [i32], new: &mut [i32]) {
+pub(crate) fn step_q(pre: &mut [i32], c: &mut [i32], new: &mut [i32]) {
     let k = c.len();
-    let (i_gate, rest) = pre.split_at(k);
-    let (f_gate, rest) = rest.split_at(k);
-    let (g_gate, o_gate) = rest.split_at(k);
-    pack_q15_map(new, o_gate, |u, o| {
-        let i = sigmoid_q15(i_gate[u]);
-        let f = sigmoid_q15(f_gate[u]);
-        let g = tanh_q15(g_gate[u]) as i32;
-        let o = sigmoid_q15(o);
-        c[u] = gate_q16(f, c[u]).saturating_add((i * g + (1 << 13)) >> 14);
-        mul_q15(o, tanh_q15(c[u]) as i32)
+    let (ifg, o) = pre.split_at_mut(3 * k);
+    let (i_f, g) = ifg.split_at_mut(2 * k);
+    sigmoid_all(i_f);
+    tanh_all(g);
+    sigmoid_all(o);
+    let (i, f) = i_f.split_at(k);
+    pack_q15_map(new, o, |u, o| {
+        c[u] = gate_q16(f[u], c[u]).saturating_add((i[u] * g[u] + (1 << 13)) >> 14);
+        mul_q15(o, tanh_q15_i32(c[u]))
     });
 }
 

@@ -56,8 +56,12 @@ impl Reference {
             let c = &mut self.c[l];
             let mut new = [0i16; MAX_H];
             for u in 0..n {
-                // The sum of both terms of gate block `k` (x added before the bias).
-                let pre = |k: usize| row_q16(w_h, k * n + u, &h[..n], x[k * n + u]);
+                // The sum of both terms of gate block `k`: layer 0's looked-up x is added
+                // before the recurrent bias; above, the two terms are added.
+                let pre = |k: usize| match l {
+                    0 => row_q16(w_h, k * n + u, &h[..n], x[k * n + u]),
+                    _ => row_q16(w_h, k * n + u, &h[..n], 0).saturating_add(x[k * n + u]),
+                };
                 new[u] = match m.cell() {
                     CellKind::Rnn => tanh_q15(pre(0)),
                     CellKind::Gru => {

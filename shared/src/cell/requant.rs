@@ -48,6 +48,14 @@ pub(crate) struct InputTerm {
 }
 
 impl InputTerm {
+    /// No input term: 0 for every weight.
+    pub(crate) const NONE: InputTerm = InputTerm {
+        scale_bits: 0,
+        mantissa: 0,
+        round: 0,
+        shift: 1,
+    };
+
     /// The term of a row whose scale has these IEEE-754 bits.
     pub(crate) fn new(scale_bits: u32) -> Self {
         let exp = (scale_bits >> 23) & 0xff;
@@ -138,6 +146,7 @@ mod tests {
                 for w in 0..=255u8 {
                     let want = requant_q16((w as i8 as i32) << 15, bits);
                     assert_eq!(term.apply(w), want, "w={w} bits={bits:#x}");
+                    assert_eq!(InputTerm::NONE.apply(w), 0);
                 }
             }
         }

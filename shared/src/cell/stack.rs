@@ -164,7 +164,9 @@ impl Net for NetQ<'_> {
                 match cell {
                     CellKind::Rnn => rnn::step_q(pre, new),
                     CellKind::Gru => {
-                        gru::step_q(pre, xs, |i| packed_get(hp, h, start + i) as i32, new)
+                        // The chunk's old h: the same layout from word start / 2 on.
+                        let old = hp.get(start / 2..).unwrap_or_default();
+                        gru::step_q(pre, xs, |i| packed_get(old, k, i) as i32, new)
                     }
                     CellKind::Lstm => lstm::step_q(pre, &mut cs[l * h + start..][..k], new),
                 }
