@@ -216,6 +216,7 @@ impl<'m, 'w> Session<'m, 'w> {
         }
     }
 
+    #[inline(never)]
     fn execute<IO: Read + Write + ReadReady, B: Board>(
         &mut self,
         cmd: Command<'_>,
@@ -351,6 +352,7 @@ impl<'m, 'w> Session<'m, 'w> {
     }
 
     /// `gen`: one name per line. Stops early (with an error) when input arrives.
+    #[inline(never)]
     fn gen<IO: Read + Write + ReadReady, B: Board>(
         &mut self,
         count: u32,

@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | `h` | `2·L·P` | two buffers per layer, Q15, packed for the kernels ([`crate::kernels`]): the state, and the new state being computed; they swap roles after each step (no copy) |
 //! | `c` | `L·H` (LSTM only) | each layer's cell state, Q16 (see [`super::lstm`]) |
-//! | `pre` | `G·k` | the pre-activations of a chunk of `k` units ([`super::gates`]) |
+//! | `pre` | `G·k` | the pre-activations of a chunk of `k` units (module `gates`) |
 //! | `xs` | `k` | an input term of the chunk |
 //!
 //! A layer is computed `k` units at a time (`k` = `H`, or a multiple of 4, as the arena
