@@ -34,10 +34,10 @@ pub struct BoardSpec {
     pub partition_addr: u32,
     /// Size of the model partition in bytes.
     pub partition_len: u32,
-    /// Largest hidden size the firmware's buffers hold.
-    pub max_hidden: usize,
-    /// Largest vocabulary (tokens) the firmware's buffers hold.
-    pub max_vocab: usize,
+    /// Words (`i32`) of the firmware's network arena (`ARENA_LEN` in its board file).
+    pub arena_words: usize,
+    /// Outputs the firmware's logits buffer holds (`LOGITS_LEN`).
+    pub logits_len: usize,
 }
 
 impl BoardKind {
@@ -51,8 +51,8 @@ impl BoardKind {
                 profile: "release",
                 partition_addr: 0x0020_0000,
                 partition_len: 0x0010_0000,
-                max_hidden: 511,
-                max_vocab: 1024,
+                arena_words: 6656,
+                logits_len: 1024,
             },
             BoardKind::Microbit => BoardSpec {
                 name: "microbit",
@@ -61,8 +61,8 @@ impl BoardKind {
                 profile: "release-size",
                 partition_addr: 0x0001_0000,
                 partition_len: 0x0003_0000,
-                max_hidden: 192,
-                max_vocab: 96,
+                arena_words: 256,
+                logits_len: 96,
             },
         }
     }
@@ -80,22 +80,8 @@ impl BoardSpec {
                 self.partition_len
             );
         }
-        if m.hidden() > self.max_hidden {
-            bail!(
-                "model does not fit {}: hidden size {} needs RAM for its state, the firmware holds at most {}",
-                self.name,
-                m.hidden(),
-                self.max_hidden
-            );
-        }
-        if m.vocab_size() > self.max_vocab {
-            bail!(
-                "model does not fit {}: {} tokens need RAM for their logits, the firmware holds at most {}",
-                self.name,
-                m.vocab_size(),
-                self.max_vocab
-            );
-        }
+        micrornn::session::check_fits(&m, self.arena_words, self.logits_len)
+            .map_err(|e| anyhow::anyhow!("model does not fit {}: {e}", self.name))?;
         Ok(())
     }
 }

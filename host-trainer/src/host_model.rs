@@ -1,26 +1,76 @@
-//! A model file opened on the host: a quantized `.mrnn` (integer path) or a float
-//! `.ckpt` (float path), behind one interface.
+//! A model file opened on the host: a quantized `.mrnn` (integer network) or a float
+//! `.ckpt` (float network), behind one interface, for any cell, layer count and task.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use micrornn::cell::rnn::{RnnF, RnnQ, RnnWeights};
+use micrornn::cell::{FloatLayer, FloatWeights, NetF, NetQ, MAX_LAYERS};
+use micrornn::format::{CellKind, Task};
+use micrornn::model::MAX_HIDDEN;
 use micrornn::vocab::Vocab;
 use micrornn::{Model, Net};
 
 use crate::checkpoint::Checkpoint;
+use crate::params::Dims;
+
+/// Zeros for the input bias of the trainer's one-hot RNN, which has none.
+static ZEROS: [f32; MAX_HIDDEN] = [0.0; MAX_HIDDEN];
+
+/// The float weights in the trainer's flat parameters `params` of sizes `dims`.
+///
+/// ADAPTER — the one place that reads the trainer's parameter layout: today a 1-layer
+/// one-hot RNN for generation (`w_in`, `w_hh`, `b_h`, `w_out`, `b_out`, no input bias).
+/// Once `Dims::split` returns `FloatWeights`, this becomes `dims.split(params)`.
+pub fn float_weights(dims: Dims, params: &[f32]) -> FloatWeights<'_> {
+    let p = dims.split(params);
+    let mut layers = [FloatLayer::default(); MAX_LAYERS];
+    layers[0] = FloatLayer {
+        w_x: p.w_in,
+        b_x: &ZEROS[..p.hidden],
+        w_h: p.w_hh,
+        b_h: p.b_h,
+    };
+    FloatWeights {
+        cell: CellKind::Rnn,
+        vocab: p.vocab,
+        hidden: p.hidden,
+        embed: 0,
+        outputs: p.vocab,
+        n_layers: 1,
+        emb: &[],
+        layers,
+        w_out: p.w_out,
+        b_out: p.b_out,
+    }
+}
+
+/// The best float weights of a checkpoint (see [`float_weights`]).
+pub fn checkpoint_weights(ckpt: &Checkpoint) -> FloatWeights<'_> {
+    float_weights(ckpt.dims(), &ckpt.best)
+}
+
+/// The task and labels of a checkpoint: generation, no labels (the checkpoints so far).
+pub fn checkpoint_task(_ckpt: &Checkpoint) -> (Task, Vec<String>) {
+    (Task::Generate, Vec::new())
+}
+
+/// The model file a checkpoint's best weights export to.
+pub fn export_checkpoint(ckpt: &Checkpoint) -> Result<Vec<u8>> {
+    let (task, labels) = checkpoint_task(ckpt);
+    crate::quantize::export(&checkpoint_weights(ckpt), task, &ckpt.vocab, &labels)
+}
 
 /// The bytes of a model, kept so that the quantized model can borrow from them.
 #[derive(Debug)]
 pub enum HostModel {
-    /// A `.mrnn` file, run with the integer-only path (the chip's arithmetic).
+    /// A `.mrnn` file, run with the integer-only network (the chip's arithmetic).
     Quantized {
         /// Where it came from.
         path: PathBuf,
         /// The whole file, validated.
         bytes: Vec<u8>,
     },
-    /// A `.ckpt` file, run with the float path (its best weights).
+    /// A `.ckpt` file, run with the float network (its best weights).
     Float {
         /// Where it came from.
         path: PathBuf,
@@ -37,6 +87,9 @@ impl HostModel {
         if bytes.starts_with(b"MRNNCKPT") {
             let ckpt =
                 Checkpoint::from_bytes(&bytes).with_context(|| format!("{}", path.display()))?;
+            if !checkpoint_weights(&ckpt).is_consistent() {
+                anyhow::bail!("{}: weights do not match their sizes", path.display());
+            }
             return Ok(HostModel::Float {
                 path: path.to_owned(),
                 ckpt: Box::new(ckpt),
@@ -67,26 +120,30 @@ impl HostModel {
         }
     }
 
+    /// The task: generation or classification.
+    pub fn task(&self) -> Task {
+        match self {
+            HostModel::Quantized { bytes, .. } => Model::load(bytes).expect("validated").task(),
+            HostModel::Float { ckpt, .. } => checkpoint_task(ckpt).0,
+        }
+    }
+
     /// A fresh runner with its own buffers (one per thread).
     pub fn runner(&self) -> Runner<'_> {
         match self {
             HostModel::Quantized { bytes, .. } => {
                 let model = Model::load(bytes).expect("validated at open");
-                let (ns, na) = RnnQ::needs(&model);
                 Runner::Int {
-                    model,
-                    state: vec![0; ns],
-                    scratch: vec![0; na],
+                    arena: vec![0; NetQ::needs_for_speed(&model)],
+                    model: Box::new(model),
                 }
             }
             HostModel::Float { ckpt, .. } => {
-                let w = ckpt.dims().split(&ckpt.best);
-                let (ns, na) = RnnF::needs(&w);
+                let w = checkpoint_weights(ckpt);
                 Runner::Float {
                     vocab: Vocab::new(&ckpt.vocab).expect("checked at open"),
-                    w,
-                    state: vec![0.0; ns],
-                    scratch: vec![0.0; na],
+                    arena: vec![0.0; NetF::needs(&w)],
+                    w: Box::new(w),
                 }
             }
         }
@@ -96,25 +153,21 @@ impl HostModel {
 /// A model with the buffers to run it.
 #[derive(Debug)]
 pub enum Runner<'m> {
-    /// Integer-only path.
+    /// Integer-only network.
     Int {
         /// The validated model.
-        model: Model<'m>,
-        /// Hidden state buffer.
-        state: Vec<i16>,
-        /// Scratch buffer.
-        scratch: Vec<i32>,
+        model: Box<Model<'m>>,
+        /// The network's arena.
+        arena: Vec<i32>,
     },
-    /// Float path.
+    /// Float network.
     Float {
         /// The vocabulary.
         vocab: Vocab<'m>,
         /// The float weights.
-        w: RnnWeights<'m>,
-        /// Hidden state buffer.
-        state: Vec<f32>,
-        /// Scratch buffer.
-        scratch: Vec<f32>,
+        w: Box<FloatWeights<'m>>,
+        /// The network's arena.
+        arena: Vec<f32>,
     },
 }
 
@@ -127,32 +180,31 @@ impl Runner<'_> {
         }
     }
 
+    /// Number of outputs of the network.
+    pub fn outputs(&self) -> usize {
+        match self {
+            Runner::Int { model, .. } => model.outputs(),
+            Runner::Float { w, .. } => w.outputs,
+        }
+    }
+
     /// Runs `f` with the network (its state reset) and the vocabulary.
     pub fn with_net<R>(&mut self, f: impl FnOnce(&mut dyn Net, &Vocab<'_>) -> R) -> R {
         match self {
-            Runner::Int {
-                model,
-                state,
-                scratch,
-            } => {
-                let mut net = RnnQ::new(*model, state, scratch).expect("buffers sized by needs()");
+            Runner::Int { model, arena } => {
+                let mut net = NetQ::new(model, arena).expect("arena sized by needs()");
                 f(&mut net, &model.vocab)
             }
-            Runner::Float {
-                vocab,
-                w,
-                state,
-                scratch,
-            } => {
-                let mut net = RnnF::new(*w, state, scratch).expect("buffers sized by needs()");
+            Runner::Float { vocab, w, arena } => {
+                let mut net = NetF::new(**w, arena).expect("arena sized by needs()");
                 f(&mut net, vocab)
             }
         }
     }
 }
 
-/// Generates `n` names from the model file `bytes` through the integer path, exactly as
-/// `micrornn generate` (and the firmware's `gen`) does for this seed and these settings.
+/// Generates `n` names from the model file `bytes` through the integer network, exactly
+/// as `micrornn generate` (and the firmware's `gen`) does for this seed and these settings.
 pub fn generate_names(
     bytes: &[u8],
     seed: u64,
@@ -161,10 +213,9 @@ pub fn generate_names(
     n: usize,
 ) -> Result<Vec<String>> {
     let model = Model::load(bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (ns, na) = RnnQ::needs(&model);
-    let (mut state, mut scratch) = (vec![0; ns], vec![0; na]);
-    let mut net = RnnQ::new(model, &mut state, &mut scratch).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut logits = vec![0; model.vocab_size()];
+    let mut arena = vec![0; NetQ::needs(&model)];
+    let mut net = NetQ::new(&model, &mut arena).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut logits = vec![0; model.outputs()];
     let mut rng = micrornn::rng::Rng::new(seed);
     (0..n)
         .map(|_| {

@@ -1,10 +1,12 @@
 //! Float weights → the int8 model file: per-row symmetric quantization and encoding.
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use micrornn::cell::FloatWeights;
 use micrornn::fixed::scale_is_valid;
-use micrornn::format::{self, Body, CellKind, Config, Span, Task, TensorEntry};
+use micrornn::format::{self, Body, Config, Span, Task, TensorEntry};
 use micrornn::Model;
 
+use crate::host_model::float_weights;
 use crate::params::Dims;
 
 /// One row-quantized matrix: int8 weights (as bytes), per-row scales, Q16 biases.
@@ -67,30 +69,94 @@ pub fn quantize_matrix(
 
 /// A float to Q16, rounded and saturated.
 pub fn to_q16(x: f32) -> i32 {
-    micrornn::cell::rnn::f32_to_q16(x)
+    micrornn::cell::f32_to_q16(x)
 }
 
-/// Quantizes a vanilla RNN's float parameters and encodes the complete `.mrnn` file.
-pub fn export_rnn(vocab: &str, dims: Dims, params: &[f32]) -> Result<Vec<u8>> {
-    let p = dims.split(params);
-    let (v, h) = (dims.vocab, dims.hidden);
-    let tensors = [
-        quantize_matrix(p.w_in, v, h, None)?,
-        quantize_matrix(p.w_hh, h, h, Some(p.b_h))?,
-        quantize_matrix(p.w_out, v, h, Some(p.b_out))?,
-    ];
+/// Quantizes a network's float weights and encodes the complete `.mrnn` file: per layer
+/// `w_x` then `w_h`, then `w_out` (see `micrornn::model`). Layer 0's input becomes a
+/// (V, G·H) token table, row `t` = the input term of token `t` with `b_x` (and the
+/// embedding, `W_x·emb[t] + b_x` in f64) folded in; every matrix is quantized per row.
+///
+/// `vocab_chars` are the sorted characters; `labels` the class names for
+/// [`Task::Classify`] (one per output), none for [`Task::Generate`].
+pub fn export(
+    w: &FloatWeights<'_>,
+    task: Task,
+    vocab_chars: &str,
+    labels: &[String],
+) -> Result<Vec<u8>> {
+    if !w.is_consistent() {
+        bail!("float weights do not match their sizes");
+    }
+    let (v, h, gh) = (w.vocab, w.hidden, w.cell.gates() * w.hidden);
+    let tokens = vocab_chars.chars().count() + micrornn::vocab::SPECIALS;
+    if tokens != v {
+        bail!("the weights are for {v} tokens, the vocabulary has {tokens}");
+    }
+    let outputs = match task {
+        Task::Generate if labels.is_empty() => v,
+        Task::Generate => bail!("a generation model has no labels"),
+        Task::Classify => labels.len(),
+    };
+    if outputs != w.outputs {
+        bail!(
+            "the weights have {} outputs, the task needs {outputs}",
+            w.outputs
+        );
+    }
+    if labels.iter().any(|l| l.contains('\n')) {
+        bail!("a label name contains a line break");
+    }
+    let mut tensors = Vec::with_capacity(2 * w.n_layers + 1);
+    for (l, layer) in w.layers[..w.n_layers].iter().enumerate() {
+        let w_x = if l == 0 {
+            quantize_matrix(&input_table(w), v, gh, None)
+        } else {
+            quantize_matrix(layer.w_x, gh, h, Some(layer.b_x))
+        };
+        tensors.push(w_x.with_context(|| format!("layer {l} w_x"))?);
+        let w_h = quantize_matrix(layer.w_h, gh, h, Some(layer.b_h));
+        tensors.push(w_h.with_context(|| format!("layer {l} w_h"))?);
+    }
+    tensors.push(quantize_matrix(w.w_out, w.outputs, h, Some(w.b_out)).context("w_out")?);
     let config = Config {
-        cell: CellKind::Rnn,
-        task: Task::Generate,
-        layers: 1,
+        cell: w.cell,
+        task,
+        layers: u8::try_from(w.n_layers)?,
         hidden: u16::try_from(h)?,
-        embed: 0,
+        embed: u16::try_from(w.embed)?,
         vocab_size: u16::try_from(v)?,
     };
-    let bytes = encode_model(config, vocab, "", &tensors)?;
-    Model::load(&bytes)
-        .map_err(|e| anyhow::anyhow!("internal error: exported model does not load: {e}"))?;
+    let bytes = encode_model(config, vocab_chars, &labels.join("\n"), &tensors)?;
+    Model::load(&bytes).map_err(|e| anyhow!("the exported model does not load: {e}"))?;
     Ok(bytes)
+}
+
+/// Layer 0's (V, G·H) input table: row `t` = `w_x[t] + b_x` (one-hot) or
+/// `W_x·emb[t] + b_x` (embedding, summed in f64).
+fn input_table(w: &FloatWeights<'_>) -> Vec<f32> {
+    let (gh, e, layer) = (w.cell.gates() * w.hidden, w.embed, &w.layers[0]);
+    let mut table = Vec::with_capacity(w.vocab * gh);
+    for t in 0..w.vocab {
+        for r in 0..gh {
+            let x = if e == 0 {
+                layer.w_x[t * gh + r] as f64
+            } else {
+                let (row, emb) = (&layer.w_x[r * e..(r + 1) * e], &w.emb[t * e..(t + 1) * e]);
+                row.iter()
+                    .zip(emb)
+                    .map(|(&a, &b)| a as f64 * b as f64)
+                    .sum()
+            };
+            table.push((x + layer.b_x[r] as f64) as f32);
+        }
+    }
+    table
+}
+
+/// Quantizes a one-hot vanilla RNN (the trainer's flat parameters) for generation.
+pub fn export_rnn(vocab: &str, dims: Dims, params: &[f32]) -> Result<Vec<u8>> {
+    export(&float_weights(dims, params), Task::Generate, vocab, &[])
 }
 
 /// Lays the tensors out in one data block and encodes header, body and CRC.

@@ -50,6 +50,12 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The label names do not suit the task (classification needs two or more distinct,
+    /// non-empty names; generation none).
+    BadLabels {
+        /// What is wrong with them.
+        reason: &'static str,
+    },
     /// A dimension is zero or larger than this code supports.
     DimensionOutOfRange {
         /// Which dimension.
@@ -154,6 +160,7 @@ impl fmt::Display for Error {
             Error::UnsupportedCell => write!(f, "cell kind not supported by this build"),
             Error::UnsupportedTask => write!(f, "task not supported by this build"),
             Error::BadVocab { reason } => write!(f, "bad vocabulary: {reason}"),
+            Error::BadLabels { reason } => write!(f, "bad labels: {reason}"),
             Error::DimensionOutOfRange { what, value, max } => {
                 write!(f, "{what} is {value}, supported range is 1..={max}")
             }

@@ -8,11 +8,12 @@ use crate::vocab::{Vocab, END, START};
 
 /// Generates one name with `net`, calling `emit` for each character (prefix included).
 ///
-/// `logits` is scratch of at least `net.vocab_size()` elements. The start token is
+/// `logits` is scratch of at least `net.outputs()` elements (the vocabulary size). The start token is
 /// never emitted, and the end token is not allowed before the first character, so
 /// every name has at least one character. Returns the number of characters.
-/// Errors (bad settings, a prefix character outside the vocabulary, a prefix longer
-/// than `max_len`) are reported before anything is emitted.
+/// Errors (a network whose outputs are not the vocabulary's tokens, bad settings, a prefix
+/// character outside the vocabulary, a prefix longer than `max_len`) are reported before
+/// anything is emitted.
 pub fn generate<N: Net + ?Sized>(
     net: &mut N,
     vocab: &Vocab<'_>,
@@ -23,7 +24,10 @@ pub fn generate<N: Net + ?Sized>(
     mut emit: impl FnMut(char),
 ) -> Result<usize> {
     settings.validate()?;
-    let v = net.vocab_size();
+    let v = net.outputs();
+    if v != vocab.tokens() {
+        return Err(Error::UnsupportedTask); // a classifier: no next-token outputs
+    }
     if logits.len() < v {
         return Err(Error::BufferTooSmall {
             what: "logits buffer",
@@ -43,13 +47,14 @@ pub fn generate<N: Net + ?Sized>(
             max: settings.max_len as usize,
         });
     }
-    // Feed start, then the prefix.
+    // Feed start, then the prefix; the logits of the last one.
     net.reset();
-    net.step(START, logits);
+    net.feed(START);
     for c in prefix.chars() {
         emit(c);
-        net.step(vocab.token(c)?, logits);
+        net.feed(vocab.token(c)?);
     }
+    net.output(logits);
     // Sample until end or the length limit.
     while len < settings.max_len as usize {
         let allow_end = len > 0;

@@ -182,11 +182,72 @@ pub fn pack_q15_portable(x: &[i16], out: &mut [i32]) {
     }
 }
 
-/// Element `i` of the packed `xp` of `n` elements (the inverse of [`pack_q15`]).
+/// Writes the Q15 values `f(i, ins[i])` for every `i` (called once each, in order; their
+/// low 16 bits are packed) into `out` in the packed layout, as [`pack_q15`] would: values
+/// computed straight into the layout, with no natural-order copy.
 ///
-/// Panics if `i >= n` or `xp` is shorter than [`packed_len`]`(n)`.
+/// A chunk of a longer vector that starts at a multiple of 4 packs to the whole vector's
+/// words from `start / 2` on, provided it is a multiple of 4 long or ends the vector.
+///
+/// Panics if `out` is shorter than [`packed_len`]`(ins.len())`.
+#[inline(always)]
+pub fn pack_q15_map<T: Copy>(out: &mut [i32], ins: &[T], f: impl FnMut(usize, T) -> i32) {
+    pack_map_impl(&mut out[..packed_len(ins.len())], ins, f)
+}
+
+if_dsp! {
+    /// [`pack_q15_map`] for speed: a group of four values (two words) per step.
+    #[inline(always)]
+    fn pack_map_impl<T: Copy>(out: &mut [i32], ins: &[T], mut f: impl FnMut(usize, T) -> i32) {
+        let split = ins.len() & !3;
+        let (groups, tail) = out.split_at_mut(split / 2);
+        for (g, o) in groups.chunks_exact_mut(2).enumerate() {
+            let i = 4 * g;
+            if let ([o0, o1], &[a, b, c, d]) = (o, &ins[i..i + 4]) {
+                // (x0, x2) and (x1, x3), each value stored as soon as it is computed.
+                *o0 = f(i, a) & 0xffff;
+                *o1 = f(i + 1, b) & 0xffff;
+                *o0 |= f(i + 2, c) << 16;
+                *o1 |= f(i + 3, d) << 16;
+            }
+        }
+        for (j, &x) in ins[split..].iter().enumerate() {
+            let v = f(split + j, x) & 0xffff;
+            tail[j / 2] = if j % 2 == 0 { v } else { tail[j / 2] | v << 16 };
+        }
+    }
+}
+
+if_not_dsp! {
+    use self::pack_q15_map_portable as pack_map_impl;
+}
+
+/// The portable [`pack_q15_map`], for size: one value at a time, into its word and lane
+/// (the low lane first, so it is written, then the high lane added).
+#[inline(always)]
+pub fn pack_q15_map_portable<T: Copy>(
+    out: &mut [i32],
+    ins: &[T],
+    mut f: impl FnMut(usize, T) -> i32,
+) {
+    let split = ins.len() & !3;
+    for (i, &x) in ins.iter().enumerate() {
+        let v = f(i, x) & 0xffff;
+        let (word, high) = if i < split {
+            (i / 4 * 2 + i % 2, i % 4 >= 2)
+        } else {
+            (i / 2, i % 2 == 1)
+        };
+        if let Some(o) = out.get_mut(word) {
+            *o = if high { *o | v << 16 } else { v };
+        }
+    }
+}
+
+/// Element `i` of the packed `xp` of `n` elements (the inverse of [`pack_q15`]); 0 if
+/// `xp` has no word for it.
+#[inline]
 pub fn packed_get(xp: &[i32], n: usize, i: usize) -> i16 {
-    assert!(i < n && xp.len() >= packed_len(n));
     let (word, high) = if i < n & !3 {
         // Group i / 4: elements 0 and 2 in its first word, 1 and 3 in its second.
         (i / 4 * 2 + i % 2, i % 4 >= 2)
@@ -194,7 +255,8 @@ pub fn packed_get(xp: &[i32], n: usize, i: usize) -> i16 {
         // The tail: natural order, two per word.
         (i / 2, i % 2 == 1)
     };
-    (if high { xp[word] >> 16 } else { xp[word] }) as i16
+    let w = xp.get(word).copied().unwrap_or(0);
+    (if high { w >> 16 } else { w }) as i16
 }
 
 /// The low and high Q15 lanes of a packed word, widened.
@@ -393,6 +455,18 @@ mod tests {
             if n % 2 == 1 {
                 assert_eq!(xp[packed_len(n) - 1] >> 16, 0, "n={n}");
             }
+        }
+        // The same from i32 values.
+        for n in SIZES {
+            let x: [i16; 511] = core::array::from_fn(|_| rng.next_u32() as i16);
+            let wide: [i32; 511] = core::array::from_fn(|i| x[i] as i32);
+            let (mut xp, mut xq) = ([0x5555_5555i32; 257], [0x5555_5555i32; 257]);
+            pack_q15(&x[..n], &mut xp);
+            pack_q15_map(&mut xq, &wide[..n], |_, x| x);
+            assert_eq!(xp, xq, "n={n}");
+            let mut xr = [0x5555_5555i32; 257];
+            pack_q15_map_portable(&mut xr[..packed_len(n)], &wide[..n], |_, x| x);
+            assert_eq!(xp, xr, "n={n}");
         }
         // The order within a group: x0 x2 | x1 x3.
         let mut xp = [0; 3];

@@ -4,7 +4,8 @@
 //!
 //! - [`vocab`]: characters ↔ tokens (start, end, sorted characters);
 //! - [`format`] and [`model`]: the `.mrnn` model file, validated and borrowed zero-copy;
-//! - [`cell`]: the recurrent cells, each with an integer-only and a float step;
+//! - [`cell`]: the recurrent cells (RNN, GRU, LSTM), stacked into an integer-only network
+//!   ([`cell::NetQ`]) and a float one ([`cell::NetF`]);
 //! - [`fixed`]: fixed-point formats, requantization, tanh and exp without floating point;
 //! - [`rng`], [`sampler`], [`generate`]: seeded sampling with temperature, top-k, min-p, prefix;
 //! - [`protocol`] and [`session`]: the serial command loop, generic over byte I/O.

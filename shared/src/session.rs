@@ -13,7 +13,7 @@ use core::fmt::Write as _;
 
 use embedded_io::{Read, ReadReady, Write};
 
-use crate::cell::rnn::RnnQ;
+use crate::cell::NetQ;
 use crate::error::Error;
 use crate::generate::generate;
 use crate::model::Model;
@@ -26,11 +26,9 @@ pub const MAX_LINE: usize = 127;
 /// Buffers the board gives the session (statics on a device: nothing is allocated).
 #[derive(Debug)]
 pub struct Buffers<'w> {
-    /// Hidden state, one `i16` per hidden unit.
-    pub state: &'w mut [i16],
-    /// Pre-activation scratch, one `i32` per hidden unit.
-    pub scratch: &'w mut [i32],
-    /// Logits, one `i32` per token.
+    /// The network's arena: states and scratch ([`NetQ::needs`] words).
+    pub arena: &'w mut [i32],
+    /// Outputs (logits), one `i32` per output.
     pub logits: &'w mut [i32],
 }
 
@@ -94,7 +92,8 @@ impl<'m, 'w> Session<'m, 'w> {
     /// the buffers. A session without a valid model still answers every command.
     pub fn new(partition: &'m [u8], buffers: Buffers<'w>, info: BoardInfo) -> Self {
         let model_len = crate::format::file_len(partition).unwrap_or(0);
-        let model = Model::load(partition).and_then(|m| fits(&m, &buffers).map(|_| m));
+        let model = Model::load(partition)
+            .and_then(|m| check_fits(&m, buffers.arena.len(), buffers.logits.len()).map(|_| m));
         Session {
             model,
             model_len,
@@ -217,6 +216,7 @@ impl<'m, 'w> Session<'m, 'w> {
         }
     }
 
+    #[inline(never)]
     fn execute<IO: Read + Write + ReadReady, B: Board>(
         &mut self,
         cmd: Command<'_>,
@@ -296,8 +296,8 @@ impl<'m, 'w> Session<'m, 'w> {
         let b = &self.buffers;
         let _ = write!(
             l,
-            "capacity hidden {} vocab {}",
-            b.state.len().min(b.scratch.len()),
+            "capacity ram {} outputs {}",
+            4 * b.arena.len(),
             b.logits.len()
         );
         l.send(io);
@@ -312,10 +312,14 @@ impl<'m, 'w> Session<'m, 'w> {
 
     fn model_line<IO: Write>(&self, io: &mut IO, m: &Model<'_>) {
         let mut l = Line::new();
+        let c = &m.config;
         let _ = write!(
             l,
-            "model rnn hidden {} vocab {} params {} bytes {} ram {} macs {}",
+            "model {} hidden {} layers {} {} vocab {} params {} bytes {} ram {} macs {}",
+            ["rnn", "gru", "lstm"][c.cell as usize],
             m.hidden(),
+            m.layer_count(),
+            ["generate", "classify"][c.task as usize],
             m.vocab_size(),
             m.param_count(),
             self.model_len,
@@ -355,6 +359,7 @@ impl<'m, 'w> Session<'m, 'w> {
     }
 
     /// `gen`: one name per line. Stops early (with an error) when input arrives.
+    #[inline(never)]
     fn gen<IO: Read + Write + ReadReady, B: Board>(
         &mut self,
         count: u32,
@@ -362,9 +367,9 @@ impl<'m, 'w> Session<'m, 'w> {
         io: &mut IO,
         board: &B,
     ) -> Result<(), GenFail> {
-        let model = self.model.map_err(GenFail::NoModel)?;
+        let model = self.model.as_ref().map_err(|e| GenFail::NoModel(*e))?;
         let b = &mut self.buffers;
-        let mut net = RnnQ::new(model, b.state, b.scratch).map_err(GenFail::Failed)?;
+        let mut net = NetQ::new(model, b.arena).map_err(GenFail::Failed)?;
         let mut rng = Rng::new(settings.seed);
         let mut stats = GenStats::default();
         let start = board.ticks();
@@ -429,22 +434,19 @@ fn drop_input<IO: Read + ReadReady>(first: u8, io: &mut IO) -> (bool, bool) {
     (last == b'\r', !matches!(last, b'\r' | b'\n'))
 }
 
-/// Checks that the model fits the session's buffers.
-fn fits(m: &Model<'_>, b: &Buffers<'_>) -> Result<(), Error> {
-    let (ns, na) = RnnQ::needs(m);
+/// Checks that a model fits an arena of `arena_words` and `logits_len` outputs, as a
+/// session's buffers; the error names the part that does not fit, in bytes.
+pub fn check_fits(m: &Model<'_>, arena_words: usize, logits_len: usize) -> Result<(), Error> {
     let need = [
-        ("state buffer (hidden)", ns, b.state.len()),
-        ("scratch buffer (hidden)", na, b.scratch.len()),
+        ("RAM for the state", NetQ::needs(m), arena_words),
+        ("RAM for the outputs", m.outputs(), logits_len),
     ];
-    for (what, needed, capacity) in
-        need.into_iter()
-            .chain([("logits buffer (vocab)", m.vocab_size(), b.logits.len())])
-    {
+    for (what, needed, capacity) in need {
         if capacity < needed {
             return Err(Error::BufferTooSmall {
                 what,
-                needed,
-                capacity,
+                needed: 4 * needed,
+                capacity: 4 * capacity,
             });
         }
     }

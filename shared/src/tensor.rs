@@ -2,7 +2,8 @@
 
 /// Rows × cols int8 weights with a per-row f32 scale and an optional Q16 bias,
 /// all borrowed from the model file's bytes (validated by [`crate::Model::load`]).
-#[derive(Clone, Copy, Debug)]
+/// The default is an empty tensor (0 × 0).
+#[derive(Clone, Copy, Debug, Default)]
 pub struct QTensor<'a> {
     /// Rows (output units).
     pub rows: usize,

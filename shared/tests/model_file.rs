@@ -120,9 +120,9 @@ fn tiny_model_golden_bytes() {
     assert_eq!(f, TINY_GOLDEN, "got {f:?}");
     let m = Model::load(TINY_GOLDEN).unwrap();
     assert_eq!(m.vocab.chars(), "ab");
-    assert_eq!(m.w_in.weight(1, 1), -20); // byte 236
-    assert_eq!(m.w_in.weight(2, 1), -127); // byte 129
-    assert_eq!(m.w_hh.bias_q16(1), -32768);
+    assert_eq!(m.layer(0).w_x.weight(1, 1), -20); // byte 236
+    assert_eq!(m.layer(0).w_x.weight(2, 1), -127); // byte 129
+    assert_eq!(m.layer(0).w_h.bias_q16(1), -32768);
     assert_eq!(m.w_out.scale(3), 0.125);
     assert_eq!(m.param_count(), 8 + 4 + 2 + 8 + 4);
 }
@@ -215,7 +215,7 @@ fn inconsistent_dimensions_are_refused() {
     assert_eq!(
         e,
         Error::ShapeMismatch {
-            tensor: "w_in",
+            tensor: "layer 0 w_x",
             expected: (4, 3),
             found: (4, 2)
         }
@@ -224,7 +224,7 @@ fn inconsistent_dimensions_are_refused() {
     assert_eq!(
         e,
         Error::ShapeMismatch {
-            tensor: "w_hh",
+            tensor: "layer 0 w_h",
             expected: (2, 2),
             found: (3, 2)
         }
@@ -280,17 +280,25 @@ fn inconsistent_dimensions_are_refused() {
     assert_eq!(
         e,
         Error::SpanLength {
-            tensor: "w_in",
+            tensor: "layer 0 w_x",
             field: "bias",
             expected: 0,
             found: 16
         }
     );
+    // A GRU's layer-0 table has three gate blocks per token.
     assert_eq!(
         load_modified(|b| b.config.cell = CellKind::Gru),
-        Error::UnsupportedCell
+        Error::ShapeMismatch {
+            tensor: "layer 0 w_x",
+            expected: (4, 6),
+            found: (4, 2)
+        }
     );
-    assert_eq!(load_modified(|b| b.labels = "F\nM"), Error::UnsupportedTask);
+    assert!(matches!(
+        load_modified(|b| b.labels = "F\nM"),
+        Error::BadLabels { .. }
+    ));
 }
 
 #[test]
@@ -299,7 +307,7 @@ fn out_of_range_indices_are_refused() {
     assert_eq!(
         e,
         Error::SpanOutOfRange {
-            tensor: "w_hh",
+            tensor: "layer 0 w_h",
             field: "bias",
             end: 88,
             len: 84
@@ -336,7 +344,7 @@ fn bad_scales_are_refused() {
         assert_eq!(
             e,
             Error::BadScale {
-                tensor: "w_hh",
+                tensor: "layer 0 w_h",
                 row: 0
             },
             "{bad}"
@@ -381,7 +389,7 @@ fn error_messages_are_one_line() {
             found: (3, 2),
         },
         Error::SpanOutOfRange {
-            tensor: "w_hh",
+            tensor: "layer 0 w_h",
             field: "bias",
             end: 88,
             len: 84,

@@ -1,10 +1,11 @@
 //! One forward pass: the trainer's batched forward equals `shared`'s float inference.
 
-use micrornn::cell::rnn::RnnF;
+use micrornn::cell::NetF;
 use micrornn::vocab::Vocab;
 use micrornn_trainer::batch::Batch;
 use micrornn_trainer::data::encode;
 use micrornn_trainer::engine::{init_params, Engine};
+use micrornn_trainer::host_model::float_weights;
 use micrornn_trainer::params::Dims;
 
 #[test]
@@ -22,13 +23,12 @@ fn batched_forward_equals_shared_float_inference() {
     let mut engine = Engine::new(dims, 2);
     let batched = engine.logits(&params, &batch);
 
-    let w = dims.split(&params);
-    let (ns, na) = RnnF::needs(&w);
-    let (mut state, mut scratch) = (vec![0.0; ns], vec![0.0; na]);
+    let w = float_weights(dims, &params);
+    let mut arena = vec![0.0; NetF::needs(&w)];
     let mut logits = vec![0.0; dims.vocab];
     let mut worst = 0f32;
     for (n, (inputs, _)) in seqs.iter().enumerate() {
-        let mut net = RnnF::new(w, &mut state, &mut scratch).unwrap();
+        let mut net = NetF::new(w, &mut arena).unwrap();
         for (t, &x) in inputs.iter().enumerate() {
             net.step_f32(x, &mut logits);
             let at = (n * batch.steps + t) * dims.vocab;

@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use micrornn::cell::rnn::RnnQ;
+use micrornn::cell::NetQ;
 use micrornn::generate::generate;
 use micrornn::rng::Rng;
 use micrornn::sampler::Settings;
@@ -27,9 +27,8 @@ fn sample_names(
     n: usize,
 ) -> Vec<(String, Vec<Vec<i32>>)> {
     let model = Model::load(bytes).unwrap();
-    let (ns, na) = RnnQ::needs(&model);
-    let (mut state, mut scratch) = (vec![0; ns], vec![0; na]);
-    let inner = RnnQ::new(model, &mut state, &mut scratch).unwrap();
+    let mut arena = vec![0; NetQ::needs(&model)];
+    let inner = NetQ::new(&model, &mut arena).unwrap();
     let log = Rc::new(RefCell::new(Vec::new()));
     let mut net = Recording {
         inner,
@@ -56,21 +55,24 @@ fn sample_names(
     out
 }
 
-/// A network that remembers the logits of every step.
+/// A network that remembers the logits it gives.
 struct Recording<N> {
     inner: N,
     log: Rc<RefCell<Vec<Vec<i32>>>>,
 }
 
 impl<N: Net> Net for Recording<N> {
-    fn vocab_size(&self) -> usize {
-        self.inner.vocab_size()
+    fn outputs(&self) -> usize {
+        self.inner.outputs()
     }
     fn reset(&mut self) {
         self.inner.reset()
     }
-    fn step(&mut self, token: u16, logits: &mut [i32]) {
-        self.inner.step(token, logits);
+    fn feed(&mut self, token: u16) {
+        self.inner.feed(token);
+    }
+    fn output(&mut self, logits: &mut [i32]) {
+        self.inner.output(logits);
         self.log.borrow_mut().push(logits.to_vec());
     }
 }
@@ -177,9 +179,8 @@ fn same_seed_same_names_and_other_seeds_differ() {
 fn prefix_and_max_len() {
     let bytes = trained_model();
     let model = Model::load(&bytes).unwrap();
-    let (ns, na) = RnnQ::needs(&model);
-    let (mut state, mut scratch) = (vec![0; ns], vec![0; na]);
-    let mut net = RnnQ::new(model, &mut state, &mut scratch).unwrap();
+    let mut arena = vec![0; NetQ::needs(&model)];
+    let mut net = NetQ::new(&model, &mut arena).unwrap();
     let mut logits = vec![0; model.vocab_size()];
     let mut rng = Rng::new(1);
     let s = Settings {

@@ -77,21 +77,16 @@ const INFO: BoardInfo = BoardInfo {
 /// Runs a session over `partition`, sending `script` one line at a time (the next line
 /// only once the session has read the previous one, as a client waiting for `ok` does);
 /// returns the banner and replies.
-fn converse(partition: &[u8], hidden_cap: usize, script: &[u8]) -> String {
+fn converse(partition: &[u8], arena_words: usize, script: &[u8]) -> String {
     let lines: Vec<&[u8]> = script.split_inclusive(|&b| b == b'\n').collect();
-    converse_chunks(partition, hidden_cap, &lines)
+    converse_chunks(partition, arena_words, &lines)
 }
 
 /// Like [`converse`], but each chunk arrives at once, whatever it holds.
-fn converse_chunks(partition: &[u8], hidden_cap: usize, chunks: &[&[u8]]) -> String {
-    let (mut state, mut scratch, mut logits) = (
-        vec![0i16; hidden_cap],
-        vec![0i32; hidden_cap],
-        vec![0i32; 64],
-    );
+fn converse_chunks(partition: &[u8], arena_words: usize, chunks: &[&[u8]]) -> String {
+    let (mut arena, mut logits) = (vec![0i32; arena_words], vec![0i32; 64]);
     let buffers = Buffers {
-        state: &mut state,
-        scratch: &mut scratch,
+        arena: &mut arena,
         logits: &mut logits,
     };
     let mut session = Session::new(partition, buffers, INFO);
@@ -177,10 +172,10 @@ fn set_keeps_settings_and_info_describes_the_model() {
     );
     assert!(
         r.iter()
-            .any(|l| l.starts_with("model rnn hidden 32 vocab ")),
+            .any(|l| l.starts_with("model rnn hidden 32 layers 1 generate vocab ")),
         "{r:?}"
     );
-    assert!(r.contains(&"capacity hidden 64 vocab 64"));
+    assert!(r.contains(&"capacity ram 256 outputs 64"));
     assert_eq!(r.last(), Some(&"ok"));
 }
 
@@ -283,11 +278,11 @@ fn bad_or_oversized_models_are_reported_at_boot_and_on_gen() {
     assert!(
         converse(&bytes[..bytes.len() - 9], 64, b"").contains("no valid model: truncated model")
     );
-    // Hidden 32 does not fit a board whose buffers hold 16 units.
+    // Hidden 32 (64 words: two states of 16, a chunk of 16 units) does not fit 16 words.
     let out = converse(&bytes, 16, b"echo off\ngen 1\n");
     assert!(
-        out.contains("state buffer (hidden) too small: model needs 32, capacity is 16"),
+        out.contains("RAM for the state too small: model needs 256, capacity is 64"),
         "{out}"
     );
-    assert!(replies(&out)[1].starts_with("err no valid model: state buffer (hidden) too small"));
+    assert!(replies(&out)[1].starts_with("err no valid model: RAM for the state too small"));
 }

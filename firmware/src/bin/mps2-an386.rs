@@ -12,12 +12,10 @@ use micrornn_firmware::board::mps2_an386 as board;
 #[cortex_m_rt::entry]
 fn main() -> ! {
     // The session's buffers (cortex-m-rt hands each `static mut` here out once, as `&'static mut`).
-    static mut STATE: [i16; board::STATE_LEN] = [0; board::STATE_LEN];
-    static mut SCRATCH: [i32; board::SCRATCH_LEN] = [0; board::SCRATCH_LEN];
+    static mut ARENA: [i32; board::ARENA_LEN] = [0; board::ARENA_LEN];
     static mut LOGITS: [i32; board::LOGITS_LEN] = [0; board::LOGITS_LEN];
     board::run(Buffers {
-        state: STATE,
-        scratch: SCRATCH,
+        arena: ARENA,
         logits: LOGITS,
     })
 }

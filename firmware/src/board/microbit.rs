@@ -11,11 +11,12 @@ use crate::mmio::Reg;
 
 /// Board name, as `info` shows it.
 pub const NAME: &str = "microbit";
-/// Hidden state capacity (`i16`).
-pub const STATE_LEN: usize = 192;
-/// Pre-activation scratch capacity (`i32`).
-pub const SCRATCH_LEN: usize = 192;
-/// Logits capacity (`i32`): vocabulary size.
+/// The network's arena (`i32` words, 1 KB): states and scratch
+/// ([`micrornn::cell::NetQ::needs`]). Holds one layer of RNN up to hidden 224 (hidden 128
+/// in chunks of 64 units), GRU up to 192 (128: chunks of 32), LSTM up to 88 (64: chunks of
+/// 24); two layers of RNN up to 112, GRU 96, LSTM 44.
+pub const ARENA_LEN: usize = 256;
+/// Outputs capacity (`i32`): vocabulary size or labels.
 pub const LOGITS_LEN: usize = 96;
 
 /// A tick is 125 ns (TIMER0 at 16 MHz / 2); under `-icount shift=0` an instruction is 1 ns.

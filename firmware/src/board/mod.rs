@@ -2,7 +2,7 @@
 //! [`current`] is it.
 //!
 //! A board module is small and does only board things. Each has the same items:
-//! `NAME`; the session's buffer sizes `STATE_LEN`, `SCRATCH_LEN`, `LOGITS_LEN`;
+//! `NAME`; the session's buffer sizes `ARENA_LEN`, `LOGITS_LEN`;
 //! `INSTRUCTIONS_PER_TICK` (under QEMU `-icount shift=0`); a `Uart` with `init()` and the
 //! `embedded_io` traits; `start_ticks()` and `ticks()`; `on_interrupt(irqn)` for its
 //! interrupts; and `run(buffers)`, which sets up the UART and ticks, takes the model

@@ -12,11 +12,11 @@ use crate::mmio::Reg;
 
 /// Board name, as `info` shows it.
 pub const NAME: &str = "mps2-an386";
-/// Hidden state capacity (`i16`): the largest hidden size the format allows.
-pub const STATE_LEN: usize = 511;
-/// Pre-activation scratch capacity (`i32`).
-pub const SCRATCH_LEN: usize = 511;
-/// Logits capacity (`i32`): vocabulary size.
+/// The network's arena (`i32` words, 26 KB): states and scratch
+/// ([`micrornn::cell::NetQ::needs`]). Holds the largest model the format allows (4 layers
+/// of LSTM, hidden 511: 6,647 words) with every layer computed in one chunk.
+pub const ARENA_LEN: usize = 6656;
+/// Outputs capacity (`i32`): the largest vocabulary, or labels.
 pub const LOGITS_LEN: usize = 1024;
 
 /// Core clock (SYSCLK).

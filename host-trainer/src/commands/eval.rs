@@ -1,6 +1,7 @@
 //! `micrornn eval`.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
+use micrornn::format::Task;
 use micrornn::vocab::Vocab;
 use micrornn_trainer::data::load_names;
 use micrornn_trainer::eval::evaluate;
@@ -10,6 +11,12 @@ use crate::cli::EvalArgs;
 
 pub fn run(a: EvalArgs) -> Result<()> {
     let model = HostModel::open(&a.model)?;
+    if model.task() != Task::Generate {
+        bail!(
+            "eval measures next-character prediction: {} is a classifier",
+            a.model.display()
+        );
+    }
     let vocab = Vocab::new(model.vocab_chars()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let names = load_names(&a.data, Some(&vocab))?;
     for line in names.skip_report(&a.data) {

@@ -1,11 +1,9 @@
 //! `micrornn export`.
 
 use anyhow::{bail, Result};
-use micrornn_trainer::checkpoint::Checkpoint;
 use micrornn_trainer::fsutil::write_atomic;
-use micrornn_trainer::host_model::HostModel;
+use micrornn_trainer::host_model::{export_checkpoint, HostModel};
 use micrornn_trainer::ihex;
-use micrornn_trainer::quantize::export_rnn;
 
 use crate::cli::{ExportArgs, ExportFormat};
 
@@ -13,7 +11,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
     // The model file: quantized from a checkpoint, or as it is.
     let (bytes, what) = match HostModel::open(&a.model)? {
         HostModel::Float { ckpt, .. } => (
-            quantize(&ckpt)?,
+            export_checkpoint(&ckpt)?,
             format!("int8, best epoch {}", ckpt.best_epoch),
         ),
         HostModel::Quantized { bytes, .. } => (bytes, "int8".to_string()),
@@ -43,8 +41,4 @@ pub fn run(a: ExportArgs) -> Result<()> {
         None => println!("wrote {} ({} bytes, {what})", a.out.display(), out.len()),
     }
     Ok(())
-}
-
-fn quantize(ck: &Checkpoint) -> Result<Vec<u8>> {
-    export_rnn(&ck.vocab, ck.dims(), &ck.best)
 }

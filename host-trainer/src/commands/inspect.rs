@@ -2,9 +2,7 @@
 
 use anyhow::Result;
 use micrornn::Model;
-use micrornn_trainer::host_model::HostModel;
-use micrornn_trainer::params::Dims;
-use micrornn_trainer::quantize::export_rnn;
+use micrornn_trainer::host_model::{export_checkpoint, HostModel};
 use serde_json::json;
 
 use crate::cli::InspectArgs;
@@ -17,16 +15,13 @@ pub fn run(a: InspectArgs) -> Result<()> {
     let bytes = match &host {
         HostModel::Quantized { bytes, .. } => bytes,
         HostModel::Float { ckpt, .. } => {
-            quantized = export_rnn(&ckpt.vocab, ckpt.dims(), &ckpt.best)?;
+            quantized = export_checkpoint(ckpt)?;
             &quantized
         }
     };
     let m = Model::load(bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
     let c = m.config;
-    let dims = Dims {
-        vocab: m.vocab_size(),
-        hidden: m.hidden(),
-    };
+    let labels: Vec<&str> = m.labels().collect();
     let info = json!({
         "file": a.model.display().to_string(),
         "kind": host.path_kind(),
@@ -40,11 +35,12 @@ pub fn run(a: InspectArgs) -> Result<()> {
         "embed": c.embed,
         "vocab_size": c.vocab_size,
         "vocab": m.vocab.chars(),
+        "outputs": m.outputs(),
+        "labels": labels,
         "params": m.param_count(),
         "device_ram_bytes": m.ram_bytes(),
         "macs_per_char": m.macs_per_char(),
     });
-    debug_assert_eq!(dims.param_count(), m.param_count());
     if a.json {
         println!("{info}");
         return Ok(());
@@ -75,9 +71,12 @@ pub fn run(a: InspectArgs) -> Result<()> {
         c.vocab_size,
         m.vocab.chars()
     );
+    if !labels.is_empty() {
+        println!("labels          {} : {}", labels.len(), labels.join(", "));
+    }
     println!("parameters      {}", m.param_count());
     println!(
-        "device RAM      {} bytes (state, scratch, logits; weights stay in flash)",
+        "device RAM      {} bytes (states, scratch, outputs; weights stay in flash)",
         m.ram_bytes()
     );
     println!("MACs per char   {}", m.macs_per_char());

@@ -1,19 +1,43 @@
-//! Recurrent cells: one file per cell, each with its integer and float step.
+//! Recurrent networks: one file per cell (its integer chunk step and its float layer
+//! step), the shared gate machinery, and the two networks that chain layers and the
+//! output layer: [`NetQ`] (integer-only, the device's) and [`NetF`] (float).
 
+mod gate_math;
+mod gates;
+mod requant;
+
+pub mod float;
+pub mod gru;
+pub mod lstm;
 pub mod rnn;
+pub mod stack;
 pub mod weights;
 
+#[cfg(test)]
+mod reference;
+
+pub use float::{f32_to_q16, NetF};
+pub use gate_math::sigmoid_q15;
+pub use stack::NetQ;
 pub use weights::{FloatLayer, FloatWeights, MAX_LAYERS};
 
-/// A network that reads one token at a time and produces next-token logits in Q16.
+/// A network that reads one token at a time and gives Q16 outputs (next-token logits for
+/// generation, label scores for classification) for its top layer's state.
 ///
-/// Both the integer path and the float path implement it, so generation and sampling
-/// are written once.
+/// The integer and the float networks implement it, so generation, classification and
+/// evaluation are written once.
 pub trait Net {
-    /// Number of tokens (length of the logits).
-    fn vocab_size(&self) -> usize;
-    /// Sets the hidden state to zero, as at the start of a name.
+    /// Number of outputs (the length [`Net::output`] writes).
+    fn outputs(&self) -> usize;
+    /// Sets every state to zero, as at the start of a sequence.
     fn reset(&mut self);
-    /// Feeds `token` (< `vocab_size()`) and writes `vocab_size()` Q16 logits to `logits`.
-    fn step(&mut self, token: u16, logits: &mut [i32]);
+    /// Feeds `token` (< the vocabulary size): advances every layer, not the output layer.
+    fn feed(&mut self, token: u16);
+    /// Writes the `outputs()` Q16 outputs of the top layer's state to `out`.
+    fn output(&mut self, out: &mut [i32]);
+    /// [`Net::feed`] then [`Net::output`].
+    fn step(&mut self, token: u16, out: &mut [i32]) {
+        self.feed(token);
+        self.output(out);
+    }
 }

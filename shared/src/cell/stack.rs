@@ -1,0 +1,184 @@
+//! The integer network: every layer of a [`Model`] (any cell, 1..=4 layers) chained, then
+//! the output layer, over one caller-given arena of `i32` words. No allocation.
+//!
+//! Arena layout (words; `H` hidden, `P = packed_len(H)`, `L` layers, `G` gate blocks):
+//!
+//! | part | words | holds |
+//! |---|---|---|
+//! | `h` | `2·L·P` | two buffers per layer, Q15, packed for the kernels ([`crate::kernels`]): the state, and the new state being computed; they swap roles after each step (no copy) |
+//! | `c` | `L·H` (LSTM only) | each layer's cell state, Q16 (see [`super::lstm`]) |
+//! | `pre` | `G·k` | the pre-activations of a chunk of `k` units (module `gates`) |
+//! | `xs` | `k` | an input term of the chunk |
+//!
+//! A layer is computed `k` units at a time (`k` = `H`, or a multiple of 4, as the arena
+//! allows; at least [`MIN_CHUNK`] or `H`): every matrix–vector product (recurrent, input
+//! of the layers above the first, output) runs in the packed kernels, and the result is
+//! the same bits whatever `k` is.
+
+use super::gates::{gate_rows, none, rows, Input};
+use super::requant::InputTerm;
+use super::{gru, lstm, rnn, Net};
+use crate::error::{Error, Result};
+use crate::format::CellKind;
+use crate::kernels::{packed_get, packed_len};
+use crate::model::Model;
+
+/// The smallest chunk of units the arena must hold (or `H`, if smaller).
+pub const MIN_CHUNK: usize = 16;
+
+/// Integer-only network over a validated [`Model`]: int8 weights, Q15 states (Q16 cell
+/// states), int32 accumulators, Q16 pre-activations and outputs, in a caller's arena.
+#[derive(Debug)]
+pub struct NetQ<'n> {
+    model: &'n Model<'n>,
+    arena: &'n mut [i32],
+    /// Units per chunk.
+    chunk: usize,
+    /// Bit `l`: which of layer `l`'s two `h` buffers holds its state.
+    current: u8,
+}
+
+/// Words of the arena's state part (`h` buffers and `c`), before the chunk scratch.
+fn state_words(m: &Model<'_>) -> usize {
+    let (h, l) = (m.hidden(), m.layer_count());
+    let c = if m.cell() == CellKind::Lstm { l * h } else { 0 };
+    2 * l * packed_len(h) + c
+}
+
+impl<'n> NetQ<'n> {
+    /// Words of arena this model needs (more makes larger chunks, up to `H` units).
+    pub fn needs(model: &Model<'_>) -> usize {
+        let per_unit = model.cell().gates() + 1;
+        state_words(model) + per_unit * model.hidden().min(MIN_CHUNK)
+    }
+
+    /// Words of arena with which every layer is computed in one chunk (the fastest).
+    pub fn needs_for_speed(model: &Model<'_>) -> usize {
+        state_words(model) + (model.cell().gates() + 1) * model.hidden()
+    }
+
+    /// Binds a model to a caller-given arena, all states zero; refuses an arena shorter
+    /// than [`NetQ::needs`] with [`Error::BufferTooSmall`] (in bytes).
+    pub fn new(model: &'n Model<'n>, arena: &'n mut [i32]) -> Result<Self> {
+        let needed = Self::needs(model);
+        if arena.len() < needed {
+            return Err(Error::BufferTooSmall {
+                what: "RAM for the state",
+                needed: 4 * needed,
+                capacity: 4 * arena.len(),
+            });
+        }
+        let (h, per_unit) = (model.hidden(), model.cell().gates() + 1);
+        let fit = (arena.len() - state_words(model)) / per_unit;
+        let chunk = if fit >= h { h } else { fit & !3 };
+        let used = state_words(model) + per_unit * chunk;
+        let mut net = NetQ {
+            model,
+            arena: &mut arena[..used],
+            chunk,
+            current: 0,
+        };
+        net.reset();
+        Ok(net)
+    }
+
+    /// Layer `l`'s state, packed.
+    fn state(&self, l: usize) -> &[i32] {
+        let p = packed_len(self.model.hidden());
+        let at = (2 * l + (self.current >> l & 1) as usize) * p;
+        &self.arena[at..at + p]
+    }
+
+    /// Layer `l`'s state `h` (Q15), unit `i`.
+    pub fn hidden_state(&self, l: usize, i: usize) -> i16 {
+        packed_get(self.state(l), self.model.hidden(), i)
+    }
+
+    /// Layer `l`'s cell state `c` (Q16), unit `i`; 0 for cells without one.
+    pub fn cell_state(&self, l: usize, i: usize) -> i32 {
+        let m = self.model;
+        if m.cell() != CellKind::Lstm {
+            return 0;
+        }
+        let (h, l_count) = (m.hidden(), m.layer_count());
+        self.arena[2 * l_count * packed_len(h) + l * h + i]
+    }
+
+    /// Units computed per chunk.
+    pub fn chunk(&self) -> usize {
+        self.chunk
+    }
+}
+
+impl Net for NetQ<'_> {
+    fn outputs(&self) -> usize {
+        self.model.outputs()
+    }
+
+    fn reset(&mut self) {
+        // The states (h, c); the rest is scratch, written before it is read.
+        self.arena[..state_words(self.model)].fill(0);
+        self.current = 0;
+    }
+
+    fn feed(&mut self, token: u16) {
+        let m = self.model;
+        let (h, p, k) = (m.hidden(), packed_len(m.hidden()), self.chunk);
+        let (cell, gates) = (m.cell(), m.cell().gates());
+        let (hs, rest) = self.arena.split_at_mut(2 * m.layer_count() * p);
+        let c_len = if cell == CellKind::Lstm {
+            m.layer_count() * h
+        } else {
+            0
+        };
+        let (cs, rest) = rest.split_at_mut(c_len);
+        let (pre, xs) = rest.split_at_mut(gates * k);
+        let w0 = &m.layer(0).w_x;
+        let t = token as usize;
+        for (l, layer) in m.layers().iter().enumerate() {
+            let (below, own) = hs.split_at_mut(2 * l * p);
+            let input = match l {
+                0 => Input::Row {
+                    term: InputTerm::new(w0.scale_bits(t)),
+                    row: w0.row(t),
+                },
+                // The layer below's state: already the new one.
+                _ => {
+                    let at = (2 * (l - 1) + (self.current >> (l - 1) & 1) as usize) * p;
+                    Input::Packed(&below[at..at + p])
+                }
+            };
+            let (b0, b1) = own[..2 * p].split_at_mut(p);
+            let (hp, new) = if self.current >> l & 1 == 0 {
+                (&*b0, b1)
+            } else {
+                (&*b1, b0)
+            };
+            let mut start = 0;
+            while start < h {
+                let k = k.min(h - start);
+                let (pre, xs) = (&mut pre[..gates * k], &mut xs[..k]);
+                let split = cell == CellKind::Gru;
+                gate_rows(&layer.w_x, &layer.w_h, h, &input, hp, start, pre, xs, split);
+                let new = &mut new[start / 2..];
+                match cell {
+                    CellKind::Rnn => rnn::step_q(pre, new),
+                    CellKind::Gru => {
+                        // The chunk's old h: the same layout from word start / 2 on.
+                        let old = hp.get(start / 2..).unwrap_or_default();
+                        gru::step_q(pre, xs, |i| packed_get(old, k, i) as i32, new)
+                    }
+                    CellKind::Lstm => lstm::step_q(pre, &mut cs[l * h + start..][..k], new),
+                }
+                start += k;
+            }
+            self.current ^= 1 << l;
+        }
+    }
+
+    fn output(&mut self, out: &mut [i32]) {
+        let m = self.model;
+        let top = self.state(m.layer_count() - 1);
+        rows(&m.w_out, 0, top, &mut out[..m.outputs()], none(&m.w_out));
+    }
+}
