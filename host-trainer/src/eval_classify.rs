@@ -1,7 +1,47 @@
 //! Scoring a classifier on labelled names: accuracy per distinct name, accuracy
 //! weighted by births, and cross-entropy.
 
+use anyhow::{anyhow, Result};
+use micrornn::classify::{classify, Verdict};
+use rayon::prelude::*;
+
+use crate::host_model::HostModel;
 use crate::labelled::Labelled;
+
+/// Names per work item when classifying in parallel (each item has its own runner).
+const CHUNK: usize = 256;
+
+/// One name's answer: the verdict and the Q16 outputs it came from.
+pub type Answer = (Verdict, Vec<i32>);
+
+/// Classifies each name with `model` (integer or float path, as the file is): the verdict
+/// and the Q16 outputs. A name with a character outside the vocabulary is an error
+/// naming it. Parallel over names; the results do not depend on the thread count.
+pub fn classify_names(model: &HostModel, names: &[String]) -> Result<Vec<Answer>> {
+    let chunks: Vec<Result<Vec<Answer>>> = names
+        .par_chunks(CHUNK)
+        .map(|chunk| {
+            let mut runner = model.runner();
+            let n = runner.outputs();
+            runner.with_net(|net, vocab| {
+                chunk
+                    .iter()
+                    .map(|name| {
+                        let mut out = vec![0; n];
+                        let v = classify(net, vocab, name, &mut out)
+                            .map_err(|e| anyhow!("{name:?}: {e}"))?;
+                        Ok((v, out))
+                    })
+                    .collect()
+            })
+        })
+        .collect();
+    let mut all = Vec::with_capacity(names.len());
+    for c in chunks {
+        all.extend(c?);
+    }
+    Ok(all)
+}
 
 /// How well a classifier does on a set of labelled names.
 #[derive(Clone, Copy, Debug, PartialEq)]

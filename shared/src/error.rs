@@ -45,6 +45,9 @@ pub enum Error {
     UnsupportedCell,
     /// The task is known but this build cannot run it.
     UnsupportedTask,
+    /// The command needs the other task: `gen` on a classifier (`Classify`) or
+    /// `classify` on a generator (`Generate`); holds the model's task.
+    WrongTask(crate::format::Task),
     /// The vocabulary is not a sorted list of distinct characters of the stated size.
     BadVocab {
         /// What is wrong with it.
@@ -159,6 +162,12 @@ impl fmt::Display for Error {
             Error::TrailingBytes => write!(f, "model body has trailing bytes"),
             Error::UnsupportedCell => write!(f, "cell kind not supported by this build"),
             Error::UnsupportedTask => write!(f, "task not supported by this build"),
+            Error::WrongTask(crate::format::Task::Classify) => {
+                write!(f, "this model is a classifier: use classify NAME")
+            }
+            Error::WrongTask(crate::format::Task::Generate) => {
+                write!(f, "this model generates names: classify needs a classifier")
+            }
             Error::BadVocab { reason } => write!(f, "bad vocabulary: {reason}"),
             Error::BadLabels { reason } => write!(f, "bad labels: {reason}"),
             Error::DimensionOutOfRange { what, value, max } => {

@@ -26,7 +26,7 @@ pub fn generate<N: Net + ?Sized>(
     settings.validate()?;
     let v = net.outputs();
     if v != vocab.tokens() {
-        return Err(Error::UnsupportedTask); // a classifier: no next-token outputs
+        return Err(Error::WrongTask(crate::format::Task::Classify)); // no next-token outputs
     }
     if logits.len() < v {
         return Err(Error::BufferTooSmall {

@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod cell;
+pub mod classify;
 pub mod error;
 pub mod fixed;
 pub mod format;

@@ -14,7 +14,9 @@ use core::fmt::Write as _;
 use embedded_io::{Read, ReadReady, Write};
 
 use crate::cell::NetQ;
+use crate::classify::classify;
 use crate::error::Error;
+use crate::format::Task;
 use crate::generate::generate;
 use crate::model::Model;
 use crate::protocol::{parse, Command, GenSettings, ParseError};
@@ -250,8 +252,13 @@ impl<'m, 'w> Session<'m, 'w> {
             Command::Set(s) => self.settings = s,
             Command::Echo(on) => self.echo = on,
             Command::Stats => self.report_stats(io, board),
-            Command::Gen { count, settings } => {
-                if let Err(fail) = self.gen(count, &settings, io, board) {
+            Command::Gen { .. } | Command::Classify(_) => {
+                let done = match cmd {
+                    Command::Gen { count, settings } => self.gen(count, &settings, io, board),
+                    Command::Classify(names) => self.classify(names, io, board),
+                    _ => Ok(()),
+                };
+                if let Err(fail) = done {
                     match fail {
                         GenFail::NoModel(e) => write!(l, "err no valid model: {e}"),
                         GenFail::Failed(e) => write!(l, "err {e}"),
@@ -262,13 +269,6 @@ impl<'m, 'w> Session<'m, 'w> {
                     .ok();
                     return l.send(io);
                 }
-            }
-            Command::Classify(_) => {
-                let _ = write!(
-                    l,
-                    "err this model generates names; classify needs a classifier"
-                );
-                return l.send(io);
             }
             Command::Unknown(c) => {
                 let _ = write!(l, "err unknown command \"{c}\" (try help)");
@@ -368,6 +368,9 @@ impl<'m, 'w> Session<'m, 'w> {
         board: &B,
     ) -> Result<(), GenFail> {
         let model = self.model.as_ref().map_err(|e| GenFail::NoModel(*e))?;
+        if model.task() != Task::Generate {
+            return Err(GenFail::Failed(Error::WrongTask(model.task())));
+        }
         let b = &mut self.buffers;
         let mut net = NetQ::new(model, b.arena).map_err(GenFail::Failed)?;
         let mut rng = Rng::new(settings.seed);
@@ -398,6 +401,45 @@ impl<'m, 'w> Session<'m, 'w> {
                 (self.after_cr, self.discard) = drop_input(first, io);
                 return Err(GenFail::Interrupted);
             }
+        }
+        stats.ticks = board.ticks().wrapping_sub(start);
+        self.stats = stats;
+        Ok(())
+    }
+}
+
+impl Session<'_, '_> {
+    /// `classify NAME...`: one line `name label probability` per name. Every name is
+    /// checked against the vocabulary before the first answer.
+    #[inline(never)]
+    fn classify<IO: Write, B: Board>(
+        &mut self,
+        names: &str,
+        io: &mut IO,
+        board: &B,
+    ) -> Result<(), GenFail> {
+        let model = self.model.as_ref().map_err(|e| GenFail::NoModel(*e))?;
+        if model.task() != Task::Classify {
+            return Err(GenFail::Failed(Error::WrongTask(model.task())));
+        }
+        for c in names.chars().filter(|c| !c.is_ascii_whitespace()) {
+            model.vocab.token(c).map_err(GenFail::Failed)?;
+        }
+        let b = &mut self.buffers;
+        let mut net = NetQ::new(model, b.arena).map_err(GenFail::Failed)?;
+        let mut stats = GenStats::default();
+        let start = board.ticks();
+        for name in names.split_ascii_whitespace() {
+            let v = classify(&mut net, &model.vocab, name, b.logits).map_err(GenFail::Failed)?;
+            let mut digits = [0; 6];
+            let mut l = Line::new();
+            let label = model.label(v.label).unwrap_or("?");
+            let _ = write!(l, "{name} {label} {}", v.prob_str(&mut digits));
+            l.send(io);
+            let chars = name.chars().count() as u32;
+            stats.names += 1;
+            stats.chars += chars;
+            stats.steps += chars + 1;
         }
         stats.ticks = board.ticks().wrapping_sub(start);
         self.stats = stats;
@@ -453,7 +495,7 @@ pub fn check_fits(m: &Model<'_>, arena_words: usize, logits_len: usize) -> Resul
     Ok(())
 }
 
-/// Why a `gen` ended without `ok`.
+/// Why a `gen` or `classify` ended without `ok`.
 enum GenFail {
     /// The partition holds no usable model.
     NoModel(Error),
@@ -464,11 +506,12 @@ enum GenFail {
 }
 
 /// The `help` text.
-const HELP: [&str; 9] = [
+const HELP: [&str; 10] = [
     "commands:",
     "  help                  this text",
     "  info                  firmware, board, capacity, model",
     "  gen [N] [key=value]   N names (default 1); keys: seed temp topk minp prefix maxlen",
+    "  classify NAME...      label and probability of each name (classifiers)",
     "  set <key> <value>     keep a setting for the next gens",
     "  settings              show the settings",
     "  stats                 measurements of the last gen",
