@@ -72,8 +72,8 @@ pub fn classify<N: Net + ?Sized>(
     Ok(verdict(out))
 }
 
-/// The arg-max of Q16 logits and its softmax probability: `2^22 / Σ exp_q22(l - max)`,
-/// scaled to 1/[`PROB_DENOM`] and rounded, in integers only.
+/// The arg-max of Q16 logits and its softmax probability `2^22 / Σ exp_q22(l - max)` in
+/// 1/[`PROB_DENOM`], in 32-bit integer steps (the same digits on every target).
 pub fn verdict(logits: &[i32]) -> Verdict {
     let mut label = 0;
     for (i, &l) in logits.iter().enumerate() {
@@ -82,16 +82,17 @@ pub fn verdict(logits: &[i32]) -> Verdict {
         }
     }
     let best = logits.get(label).copied().unwrap_or(0);
+    // Σ exp(l - max) in Q22: the best term is 2^22, so the sum is at least that.
     let sum: u64 = logits
         .iter()
         .map(|&l| exp_q22((l as i64 - best as i64).max(i32::MIN as i64) as i32) as u64)
         .sum();
-    let one = 1u64 << 22;
-    let prob = (one * PROB_DENOM as u64 + sum / 2) / sum.max(1);
-    Verdict {
-        label,
-        prob: prob as u32,
-    }
+    // p = 2^22 / sum in 1/10^4: both scaled by 2^-6 so that one 32-bit division does
+    // (10^4 · 2^16 < 2^32; the denominator keeps at least 16 bits, so p is within 0.2 of
+    // a unit of the exact quotient).
+    let den = (sum >> 6).clamp(1, u32::MAX as u64 / 2) as u32;
+    let prob = (PROB_DENOM * (1 << 16) + den / 2) / den;
+    Verdict { label, prob }
 }
 
 #[cfg(test)]
@@ -117,6 +118,29 @@ mod tests {
                 prob: 10_000
             }
         );
+    }
+
+    #[test]
+    fn probability_is_within_a_unit_of_the_exact_softmax() {
+        let mut rng = crate::rng::Rng::new(3);
+        for case in 0..2000 {
+            let n = 2 + case % 40;
+            let logits: [i32; 41] =
+                core::array::from_fn(|_| (rng.next_u32() as i32) >> (8 + case % 12));
+            let logits = &logits[..n];
+            let v = verdict(logits);
+            let max = *logits.iter().max().unwrap();
+            assert_eq!(logits[v.label], max);
+            let sum: f64 = logits
+                .iter()
+                .map(|&l| libm::exp((l - max) as f64 / 65536.0))
+                .sum();
+            let exact = 10_000.0 / sum;
+            assert!(
+                (v.prob as f64 - exact).abs() <= 1.0,
+                "{logits:?}: {v:?} vs {exact}"
+            );
+        }
     }
 
     #[test]

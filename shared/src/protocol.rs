@@ -146,7 +146,8 @@ pub fn parse<'a>(line: &'a str, current: &GenSettings) -> Result<Command<'a>, Pa
         }
         "classify" => {
             // The rest of the line after the command word.
-            let rest = line.trim_start()[cmd.len()..].trim();
+            // (`strip_prefix`, not slicing: no char-boundary panic path in the firmware.)
+            let rest = line.trim_start().strip_prefix(cmd).unwrap_or("").trim();
             if rest.is_empty() {
                 return Err(ParseError::Usage("classify <name>..."));
             }

@@ -436,7 +436,8 @@ impl Session<'_, '_> {
             let label = model.label(v.label).unwrap_or("?");
             let _ = write!(l, "{name} {label} {}", v.prob_str(&mut digits));
             l.send(io);
-            let chars = name.chars().count() as u32;
+            // Characters = bytes that do not continue a UTF-8 sequence.
+            let chars = name.bytes().filter(|&b| b & 0xc0 != 0x80).count() as u32;
             stats.names += 1;
             stats.chars += chars;
             stats.steps += chars + 1;
