@@ -53,9 +53,18 @@ pub struct TrainArgs {
     /// Continue the run saved in this checkpoint (same data; --epochs may extend it).
     #[arg(long, value_name = "M.ckpt")]
     pub resume: Option<PathBuf>,
-    /// Hidden units [default: 192].
+    /// Recurrent cell [default: rnn].
+    #[arg(long, value_enum)]
+    pub cell: Option<CellArg>,
+    /// Stacked recurrent layers, 1 to 4 [default: 1].
+    #[arg(long)]
+    pub layers: Option<usize>,
+    /// Hidden units per layer, 1 to 511 [default: 192].
     #[arg(long)]
     pub hidden: Option<usize>,
+    /// Width of a learned character embedding, 0 to 512; 0 = one-hot input [default: 0].
+    #[arg(long)]
+    pub embed: Option<usize>,
     /// Passes over the training names [default: 40].
     #[arg(long)]
     pub epochs: Option<u32>,
@@ -83,6 +92,27 @@ pub struct TrainArgs {
     /// No progress bar (epoch lines are still printed).
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// A recurrent cell, as named on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CellArg {
+    /// Vanilla (Elman) RNN.
+    Rnn,
+    /// Gated recurrent unit.
+    Gru,
+    /// Long short-term memory.
+    Lstm,
+}
+
+impl From<CellArg> for micrornn::format::CellKind {
+    fn from(c: CellArg) -> Self {
+        match c {
+            CellArg::Rnn => Self::Rnn,
+            CellArg::Gru => Self::Gru,
+            CellArg::Lstm => Self::Lstm,
+        }
+    }
 }
 
 /// `micrornn eval`.
@@ -262,9 +292,18 @@ pub struct BenchArgs {
     /// Threads for training [default: all cores].
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Hidden units of the benchmarked RNN.
+    /// Recurrent cell of the benchmarked model.
+    #[arg(long, value_enum, default_value = "rnn")]
+    pub cell: CellArg,
+    /// Stacked recurrent layers of the benchmarked model.
+    #[arg(long, default_value_t = 1)]
+    pub layers: usize,
+    /// Hidden units per layer of the benchmarked model.
     #[arg(long, default_value_t = 128)]
     pub hidden: usize,
+    /// Embedding width of the benchmarked model; 0 = one-hot input.
+    #[arg(long, default_value_t = 0)]
+    pub embed: usize,
     /// Names per training batch.
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,

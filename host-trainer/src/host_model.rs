@@ -26,7 +26,34 @@ pub enum HostModel {
         path: PathBuf,
         /// The checkpoint.
         ckpt: Box<Checkpoint>,
+        /// Its best weights in the layout of the float RNN path:
+        /// `w_in` (`w_x` rows plus `b_x`), `w_hh`, `b_h`, `w_out`, `b_out`.
+        rnn: Vec<f32>,
     },
+}
+
+/// The best weights of a one-layer one-hot RNN checkpoint in the float RNN path's layout.
+fn float_rnn_layout(ckpt: &Checkpoint) -> Result<Vec<f32>> {
+    let d = ckpt.dims();
+    if crate::quantize::check_exportable(&d).is_err() {
+        anyhow::bail!(
+            "running {:?} checkpoints with {} layer(s) and embedding {} on the host is not supported yet",
+            d.cell,
+            d.layers,
+            d.embed
+        );
+    }
+    let p = d.split(&ckpt.best);
+    let l = &p.layers[0];
+    let mut out: Vec<f32> = l
+        .w_x
+        .chunks_exact(d.hidden)
+        .flat_map(|row| row.iter().zip(l.b_x).map(|(w, b)| w + b))
+        .collect();
+    for t in [l.w_h, l.b_h, p.w_out, p.b_out] {
+        out.extend_from_slice(t);
+    }
+    Ok(out)
 }
 
 impl HostModel {
@@ -37,9 +64,11 @@ impl HostModel {
         if bytes.starts_with(b"MRNNCKPT") {
             let ckpt =
                 Checkpoint::from_bytes(&bytes).with_context(|| format!("{}", path.display()))?;
+            let rnn = float_rnn_layout(&ckpt).with_context(|| format!("{}", path.display()))?;
             return Ok(HostModel::Float {
                 path: path.to_owned(),
                 ckpt: Box::new(ckpt),
+                rnn,
             });
         }
         Model::load(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -79,8 +108,21 @@ impl HostModel {
                     scratch: vec![0; na],
                 }
             }
-            HostModel::Float { ckpt, .. } => {
-                let w = ckpt.dims().split(&ckpt.best);
+            HostModel::Float { ckpt, rnn, .. } => {
+                let (v, h) = (ckpt.dims().vocab, ckpt.dims().hidden);
+                let (w_in, rest) = rnn.split_at(v * h);
+                let (w_hh, rest) = rest.split_at(h * h);
+                let (b_h, rest) = rest.split_at(h);
+                let (w_out, b_out) = rest.split_at(v * h);
+                let w = RnnWeights {
+                    vocab: v,
+                    hidden: h,
+                    w_in,
+                    w_hh,
+                    b_h,
+                    w_out,
+                    b_out,
+                };
                 let (ns, na) = RnnF::needs(&w);
                 Runner::Float {
                     vocab: Vocab::new(&ckpt.vocab).expect("checked at open"),

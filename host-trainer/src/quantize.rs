@@ -70,13 +70,35 @@ pub fn to_q16(x: f32) -> i32 {
     micrornn::cell::rnn::f32_to_q16(x)
 }
 
+/// Whether [`export_rnn`] can write a model of these dimensions: today a one-layer,
+/// one-hot vanilla RNN for generation.
+pub fn check_exportable(dims: &Dims) -> Result<()> {
+    let cell = format!("{:?}", dims.cell).to_lowercase();
+    if dims.cell != CellKind::Rnn {
+        bail!("export of {cell} models to .mrnn is not supported yet");
+    }
+    if dims.layers != 1 || dims.embed != 0 || dims.task != Task::Generate {
+        bail!("export of stacked, embedded or classify models to .mrnn is not supported yet");
+    }
+    Ok(())
+}
+
 /// Quantizes a vanilla RNN's float parameters and encodes the complete `.mrnn` file.
+///
+/// The input table row of token `t` is its float input term `w_x[t] + b_x`.
 pub fn export_rnn(vocab: &str, dims: Dims, params: &[f32]) -> Result<Vec<u8>> {
+    check_exportable(&dims)?;
     let p = dims.split(params);
     let (v, h) = (dims.vocab, dims.hidden);
+    let l = &p.layers[0];
+    let w_in: Vec<f32> = l
+        .w_x
+        .chunks_exact(h)
+        .flat_map(|row| row.iter().zip(l.b_x).map(|(w, b)| w + b))
+        .collect();
     let tensors = [
-        quantize_matrix(p.w_in, v, h, None)?,
-        quantize_matrix(p.w_hh, h, h, Some(p.b_h))?,
+        quantize_matrix(&w_in, v, h, None)?,
+        quantize_matrix(l.w_h, h, h, Some(l.b_h))?,
         quantize_matrix(p.w_out, v, h, Some(p.b_out))?,
     ];
     let config = Config {

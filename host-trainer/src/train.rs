@@ -1,11 +1,16 @@
 //! The training loop: split, batches, Adam with a cosine schedule, validation each
 //! epoch, best-epoch keeping, atomic checkpoints, resume.
+//!
+//! It trains next-character models on names (the generate task). The loop itself
+//! only sees [`Batch`]es and averages by [`Batch::loss_count`], so labelled
+//! (classify) batches go through the same code.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use micrornn::format::Task;
 use micrornn::vocab::Vocab;
 
 use crate::batch::Batch;
@@ -13,7 +18,7 @@ use crate::checkpoint::{fingerprint, Checkpoint, EpochLoss};
 use crate::data::{self, load_names};
 use crate::engine::{clip_grad_norm, init_params, Adam, Engine};
 use crate::params::Dims;
-use crate::quantize::export_rnn;
+use crate::quantize::{check_exportable, export_rnn};
 use crate::train_config::TrainConfig;
 
 /// Rows per validation batch (validation has no gradient, so larger batches are cheaper).
@@ -52,6 +57,8 @@ pub struct TrainSummary {
     pub chars_per_sec: f64,
     /// Wall time of this invocation's epochs, seconds.
     pub seconds: f64,
+    /// Whether the quantized model file was written (only models the export supports).
+    pub model_written: bool,
 }
 
 /// How a run reports and how far it goes.
@@ -89,9 +96,22 @@ pub fn train(
         Vocab::new(&vocab_chars).map_err(|e| anyhow::anyhow!("{}: {e}", paths.data.display()))?;
     let (train_names, val_names) = data::split(&loaded.names, config.val_frac, config.seed);
     let dims = Dims {
-        vocab: vocab.tokens(),
+        cell: config.cell,
+        task: Task::Generate,
+        layers: config.layers,
         hidden: config.hidden,
+        embed: config.embed,
+        vocab: vocab.tokens(),
+        outputs: vocab.tokens(),
     };
+    if let Some(ck) = &resume {
+        if ck.dims() != dims {
+            bail!(
+                "the checkpoint's model ({:?}) differs from this run's ({dims:?})",
+                ck.dims()
+            );
+        }
+    }
     let seqs: Vec<(Vec<u16>, Vec<u16>)> = train_names
         .iter()
         .map(|n| data::encode(n, &vocab))
@@ -116,6 +136,7 @@ pub fn train(
             Checkpoint {
                 vocab: vocab_chars.clone(),
                 config: config.clone(),
+                dims,
                 data_fingerprint: print_fingerprint,
                 epochs_done: 0,
                 best_epoch: 0,
@@ -140,9 +161,20 @@ pub fn train(
     let steps_per_epoch = train_names.len().div_ceil(config.batch) as u64;
     let total_steps = steps_per_epoch * config.epochs as u64;
 
+    let exportable = check_exportable(&dims);
+    if let Err(e) = &exportable {
+        println!("note: {e}; writing the float checkpoint only");
+    }
     println!(
-        "training rnn: hidden {}, vocab {} tokens, {} parameters | {} train names, {} validation | {} epochs, batch {}, lr {}, weight decay {}, clip {}, seed {}, {} threads",
-        config.hidden,
+        "training {}: {} layer(s), hidden {}, {}, vocab {} tokens, {} parameters | {} train names, {} validation | {} epochs, batch {}, lr {}, weight decay {}, clip {}, seed {}, {} threads",
+        format!("{:?}", dims.cell).to_lowercase(),
+        dims.layers,
+        dims.hidden,
+        if dims.embed == 0 {
+            "one-hot input".to_string()
+        } else {
+            format!("embedding {}", dims.embed)
+        },
         dims.vocab,
         dims.param_count(),
         train_names.len(),
@@ -179,7 +211,7 @@ pub fn train(
             loss_sum += engine.loss_and_grad(&params, b, &mut grad);
             clip_grad_norm(&mut grad, config.clip);
             adam.update(&mut params, &grad, lr);
-            tokens += b.tokens();
+            tokens += b.loss_count();
             if i % 16 == 15 || i + 1 == batches.len() {
                 let rate = tokens as f64 / start.elapsed().as_secs_f64();
                 bar.set_position(i as u64 + 1);
@@ -232,14 +264,14 @@ pub fn train(
         ck.adam_v = std::mem::take(&mut adam.v);
         ck.adam_step = adam.step;
         ck.write(&paths.ckpt())?;
-        if improved {
+        if improved && exportable.is_ok() {
             write_model(&paths.out, &ck)?;
         }
         params = std::mem::take(&mut ck.last);
         adam.m = std::mem::take(&mut ck.adam_m);
         adam.v = std::mem::take(&mut ck.adam_v);
     }
-    if !paths.out.exists() {
+    if !paths.out.exists() && exportable.is_ok() {
         write_model(&paths.out, &ck)?;
     }
     let seconds = run_start.elapsed().as_secs_f64();
@@ -248,6 +280,7 @@ pub fn train(
         best_val: ck.best_val,
         chars_per_sec: run_tokens as f64 / run_train_secs.max(1e-9),
         seconds,
+        model_written: exportable.is_ok(),
     })
 }
 
@@ -281,9 +314,9 @@ pub fn batches_in_order(names: &[String], vocab: &Vocab<'_>, rows: usize) -> Vec
         .collect()
 }
 
-/// Mean NLL over the validation batches; NaN when there are none.
+/// Mean NLL per prediction over the validation batches; NaN when there are none.
 pub fn validation_loss(engine: &mut Engine, params: &[f32], batches: &[Batch]) -> f64 {
-    let tokens: usize = batches.iter().map(Batch::tokens).sum();
+    let tokens: usize = batches.iter().map(Batch::loss_count).sum();
     if tokens == 0 {
         return f64::NAN;
     }

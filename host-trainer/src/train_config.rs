@@ -1,12 +1,23 @@
 //! Training hyper-parameters, with their defaults in one place.
 
+use micrornn::cell::MAX_LAYERS;
+use micrornn::format::CellKind;
 use serde::{Deserialize, Serialize};
+
+/// Widest learned embedding `train` accepts.
+pub const MAX_EMBED: usize = 512;
 
 /// Everything that shapes a training run; stored in the checkpoint so `--resume` continues it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
-    /// Hidden units of the RNN.
+    /// Recurrent cell of every layer.
+    pub cell: CellKind,
+    /// Stacked recurrent layers.
+    pub layers: usize,
+    /// Hidden units per layer.
     pub hidden: usize,
+    /// Width of the learned character embedding; 0 = one-hot input.
+    pub embed: usize,
     /// Passes over the training names.
     pub epochs: u32,
     /// Names per mini-batch.
@@ -33,7 +44,10 @@ pub const WARMUP_FRAC: f64 = 0.02;
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
+            cell: CellKind::Rnn,
+            layers: 1,
             hidden: 192,
+            embed: 0,
             epochs: 40,
             batch: 64,
             lr: 0.004,
@@ -65,8 +79,14 @@ impl TrainConfig {
     /// Refuses values that cannot train.
     pub fn validate(&self) -> anyhow::Result<()> {
         use anyhow::bail;
+        if !(1..=MAX_LAYERS).contains(&self.layers) {
+            bail!("--layers must be in 1..={MAX_LAYERS}");
+        }
         if self.hidden == 0 || self.hidden > micrornn::model::MAX_HIDDEN {
             bail!("--hidden must be in 1..={}", micrornn::model::MAX_HIDDEN);
+        }
+        if self.embed > MAX_EMBED {
+            bail!("--embed must be in 0..={MAX_EMBED} (0 = one-hot input)");
         }
         if self.epochs == 0 {
             bail!("--epochs must be at least 1");
@@ -118,6 +138,35 @@ mod tests {
         }
         .validate()
         .is_err());
+        for bad in [
+            TrainConfig {
+                layers: 0,
+                ..TrainConfig::default()
+            },
+            TrainConfig {
+                layers: 5,
+                ..TrainConfig::default()
+            },
+            TrainConfig {
+                hidden: 512,
+                ..TrainConfig::default()
+            },
+            TrainConfig {
+                embed: 513,
+                ..TrainConfig::default()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+        assert!(TrainConfig {
+            cell: CellKind::Lstm,
+            layers: 4,
+            embed: 512,
+            hidden: 511,
+            ..TrainConfig::default()
+        }
+        .validate()
+        .is_ok());
         assert!(TrainConfig {
             val_frac: 1.0,
             ..TrainConfig::default()

@@ -3,7 +3,6 @@
 use anyhow::Result;
 use micrornn::Model;
 use micrornn_trainer::host_model::HostModel;
-use micrornn_trainer::params::Dims;
 use micrornn_trainer::quantize::export_rnn;
 use serde_json::json;
 
@@ -23,10 +22,6 @@ pub fn run(a: InspectArgs) -> Result<()> {
     };
     let m = Model::load(bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
     let c = m.config;
-    let dims = Dims {
-        vocab: m.vocab_size(),
-        hidden: m.hidden(),
-    };
     let info = json!({
         "file": a.model.display().to_string(),
         "kind": host.path_kind(),
@@ -44,7 +39,6 @@ pub fn run(a: InspectArgs) -> Result<()> {
         "device_ram_bytes": m.ram_bytes(),
         "macs_per_char": m.macs_per_char(),
     });
-    debug_assert_eq!(dims.param_count(), m.param_count());
     if a.json {
         println!("{info}");
         return Ok(());

@@ -1,6 +1,7 @@
 //! `micrornn train`.
 
 use anyhow::{bail, Result};
+use micrornn::format::CellKind;
 use micrornn_trainer::checkpoint::Checkpoint;
 use micrornn_trainer::train::{train, RunOptions, TrainPaths};
 use micrornn_trainer::train_config::TrainConfig;
@@ -14,8 +15,15 @@ pub fn run(a: TrainArgs) -> Result<()> {
         .map_or_else(TrainConfig::default, |c| c.config.clone());
     if let Some(ck) = &resume {
         // These fix the model and the split: changing them would not continue the run.
+        let c = &ck.config;
         let fixed = [
-            ("--hidden", a.hidden.is_some_and(|h| h != ck.config.hidden)),
+            (
+                "--cell",
+                a.cell.is_some_and(|x| CellKind::from(x) != c.cell),
+            ),
+            ("--layers", a.layers.is_some_and(|l| l != c.layers)),
+            ("--hidden", a.hidden.is_some_and(|h| h != c.hidden)),
+            ("--embed", a.embed.is_some_and(|e| e != c.embed)),
             ("--seed", a.seed.is_some_and(|s| s != ck.config.seed)),
             (
                 "--val-frac",
@@ -30,7 +38,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
         }
     }
     let config = TrainConfig {
+        cell: a.cell.map_or(base.cell, CellKind::from),
+        layers: a.layers.unwrap_or(base.layers),
         hidden: a.hidden.unwrap_or(base.hidden),
+        embed: a.embed.unwrap_or(base.embed),
         epochs: a.epochs.unwrap_or(base.epochs),
         batch: a.batch_size.unwrap_or(base.batch),
         lr: a.lr.unwrap_or(base.lr),
@@ -59,11 +70,19 @@ pub fn run(a: TrainArgs) -> Result<()> {
         "best epoch {} (validation loss {:.4} nats/char); {:.0} chars/s; {:.1} s",
         s.best_epoch, s.best_val, s.chars_per_sec, s.seconds
     );
-    println!(
-        "wrote {} (int8), {} (float), {} (validation names)",
-        paths.out.display(),
-        paths.ckpt().display(),
-        paths.val_names().display()
-    );
+    if s.model_written {
+        println!(
+            "wrote {} (int8), {} (float), {} (validation names)",
+            paths.out.display(),
+            paths.ckpt().display(),
+            paths.val_names().display()
+        );
+    } else {
+        println!(
+            "wrote {} (float), {} (validation names)",
+            paths.ckpt().display(),
+            paths.val_names().display()
+        );
+    }
     Ok(())
 }

@@ -83,9 +83,8 @@ impl FloatWeights<'_> {
     /// `emb, (w_x, b_x, w_h, b_h) per layer, w_out, b_out`.
     pub fn expected_lens(&self) -> impl Iterator<Item = usize> + '_ {
         let gh = self.cell.gates() * self.hidden;
-        let layers = (0..self.n_layers).flat_map(move |l| {
-            [self.input_width(l) * gh, gh, self.hidden * gh, gh]
-        });
+        let layers = (0..self.n_layers)
+            .flat_map(move |l| [self.input_width(l) * gh, gh, self.hidden * gh, gh]);
         core::iter::once(self.vocab * self.embed)
             .chain(layers)
             .chain([self.outputs * self.hidden, self.outputs])
@@ -102,7 +101,9 @@ impl FloatWeights<'_> {
         (1..=MAX_LAYERS).contains(&self.n_layers)
             && self.hidden > 0
             && self.outputs > 0
-            && self.layers[self.n_layers..].iter().all(|l| l.w_x.is_empty())
+            && self.layers[self.n_layers..]
+                .iter()
+                .all(|l| l.w_x.is_empty())
             && found.eq(self.expected_lens())
     }
 }
