@@ -21,9 +21,10 @@ use crate::params::ParamsMut;
 ///    `dh ⊙ z`, LSTM the cell-state gradient `dc ⊙ f`);
 /// 2. over all tokens at once: `db_x = Σ dx`, `db_h = Σ da`,
 ///    `dw_h = da[steps >= 1]^T @ h_prev` in one product, and for the input:
-///    layer 0 one-hot `dw_x[x] += dx` per token; otherwise `dw_x = dx^T @ X` and
-///    `dX = dx @ w_x`, which is the next layer's `dh` (or, for layer 0, the
-///    embedding gradient, scattered by token).
+///    above layer 0, `dw_x = dx^T @ hs_below` and `dh_below = dx @ w_x`; for
+///    layer 0, `D (V,G·H)` = the sum of the `dx` rows of each token, which is
+///    `dw_x` for a one-hot input, and with an embedding `dw_x = D^T @ emb`,
+///    `demb = D @ w_x` (products over `V` tokens rather than `N` positions).
 pub(crate) fn backward(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard) {
     // Cache-line-aligned copies of the B operands (see `Aligned`).
     s.w_out.copy_from_slice(p.w_out);
@@ -40,7 +41,7 @@ pub(crate) fn backward(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard) {
     output::backward(backend, s, &mut g);
     for l in (0..dims.layers).rev() {
         through_time(backend, s, l);
-        layer_gradient(backend, s, l, &mut g);
+        layer_gradient(backend, p.emb, s, l, &mut g);
     }
     s.grad = grad;
 }
@@ -113,7 +114,13 @@ fn through_time(backend: Backend, s: &mut Shard, l: usize) {
 
 /// Layer `l`'s weight gradients from `dx` (`s.xp`) and `da`, and the gradient of
 /// its input: `s.dh` for layer `l - 1`, or the embedding's.
-fn layer_gradient(backend: Backend, s: &mut Shard, l: usize, g: &mut ParamsMut<'_>) {
+fn layer_gradient(
+    backend: Backend,
+    emb: &[f32],
+    s: &mut Shard,
+    l: usize,
+    g: &mut ParamsMut<'_>,
+) {
     let d = s.dims;
     let (h, gh) = (d.hidden, d.gates() * d.hidden);
     let n = s.tokens();
@@ -124,7 +131,6 @@ fn layer_gradient(backend: Backend, s: &mut Shard, l: usize, g: &mut ParamsMut<'
     } else {
         dx
     };
-    column_sums(dx, gh, gl.b_x);
     column_sums(da, gh, gl.b_h);
 
     // Recurrent weights: gather the previous state of every token of steps >= 1
@@ -144,44 +150,57 @@ fn layer_gradient(backend: Backend, s: &mut Shard, l: usize, g: &mut ParamsMut<'
         Update::Write,
     );
 
-    if l == 0 && d.embed == 0 {
-        // One-hot input: each dx row lands in its token's w_x row.
-        gl.w_x.fill(0.0);
-        for (&x, row) in s.x.iter().zip(dx.chunks_exact(gh)) {
-            for (o, &v) in gl.w_x[x as usize * gh..][..gh].iter_mut().zip(row) {
-                *o += v;
-            }
-        }
+    if l > 0 {
+        column_sums(dx, gh, gl.b_x);
+        let below = &s.layers[l - 1].hs;
+        // dx^T (G·H,N) @ hs (N,H) -> dw_x (G·H,H).
+        backend.matmul(
+            Mat::rows(dx, n, gh).t(),
+            Mat::rows(below, n, h),
+            MatMut::rows(gl.w_x, gh, h),
+            Update::Write,
+        );
+        // dx (N,G·H) @ w_x (G·H,H) -> dh (N,H): the gradient of the layer below's states.
+        backend.matmul(
+            Mat::rows(dx, n, gh),
+            Mat::rows(&s.layers[l].w_x, gh, h),
+            MatMut::rows(&mut s.dh, n, h),
+            Update::Write,
+        );
         return;
     }
-    let width = d.input_width(l);
-    let input: &[f32] = if l == 0 { &s.xe } else { &s.layers[l - 1].hs };
-    // dx^T (G·H,N) @ X (N,In) -> dw_x (G·H,In).
-    backend.matmul(
-        Mat::rows(dx, n, gh).t(),
-        Mat::rows(input, n, width),
-        MatMut::rows(gl.w_x, gh, width),
-        Update::Write,
-    );
-    // dx (N,G·H) @ w_x (G·H,In) -> dX (N,In): the states' gradient of the layer
-    // below, or the gradient of the gathered embeddings (into `xe`, now used).
-    let dinput: &mut [f32] = if l == 0 { &mut s.xe } else { &mut s.dh };
-    backend.matmul(
-        Mat::rows(dx, n, gh),
-        Mat::rows(&s.layers[l].w_x, gh, width),
-        MatMut::rows(dinput, n, width),
-        Update::Write,
-    );
-    if l == 0 {
-        g.emb.fill(0.0);
-        for (&x, row) in s.x.iter().zip(s.xe.chunks_exact(width)) {
-            for (o, &v) in g.emb[x as usize * width..][..width].iter_mut().zip(row) {
-                *o += v;
-            }
+    // Layer 0: sum the dx rows of each token into `table` (V,G·H): that is dw_x
+    // for a one-hot input, and b_x's gradient is its column sum.
+    let table = if d.embed == 0 {
+        &mut *gl.w_x
+    } else {
+        &mut s.table[..]
+    };
+    table.fill(0.0);
+    for (&x, row) in s.x.iter().zip(dx.chunks_exact(gh)) {
+        for (o, &v) in table[x as usize * gh..][..gh].iter_mut().zip(row) {
+            *o += v;
         }
     }
+    column_sums(table, gh, gl.b_x);
+    if d.embed > 0 {
+        let (v, e) = (d.vocab, d.embed);
+        // table^T (G·H,V) @ emb (V,E) -> dw_x (G·H,E).
+        backend.matmul(
+            Mat::rows(&s.table, v, gh).t(),
+            Mat::rows(emb, v, e),
+            MatMut::rows(gl.w_x, gh, e),
+            Update::Write,
+        );
+        // table (V,G·H) @ w_x (G·H,E) -> demb (V,E).
+        backend.matmul(
+            Mat::rows(&s.table, v, gh),
+            Mat::rows(&s.layers[0].w_x, gh, e),
+            MatMut::rows(g.emb, v, e),
+            Update::Write,
+        );
+    }
 }
-
 /// `out (C,) = Σ_r m[r]` for the row-major `(R, C)` matrix `m`, `C = out.len()`.
 pub(crate) fn column_sums(m: &[f32], cols: usize, out: &mut [f32]) {
     out.fill(0.0);

@@ -162,11 +162,7 @@ fn forward_rows(cell: CellKind, f: Forward<'_>) {
 
 #[inline(always)]
 fn rnn_forward(xp: &[f32], rec: &[f32], b: &[f32], out: &mut [f32]) {
-    let h = out.len();
-    let (xp, rec, b) = (&xp[..h], &rec[..h], &b[..h]);
-    for i in 0..h {
-        out[i] = tanh(xp[i] + rec[i] + b[i]);
-    }
+    map([xp, rec, b], [out], |[x, a, b]| [tanh(x + a + b)]);
 }
 
 /// Splits `v` into `N` consecutive blocks of `h`.
@@ -180,6 +176,46 @@ fn blocks<const N: usize>(v: &[f32], h: usize) -> [&[f32]; N] {
 fn blocks_mut<const N: usize>(v: &mut [f32], h: usize) -> [&mut [f32]; N] {
     let mut it = v.chunks_exact_mut(h);
     std::array::from_fn(|_| it.next().expect("N blocks of h"))
+}
+
+/// Elements per chunk of [`map`].
+const LANES: usize = 8;
+
+/// `outs[k][i] = f([ins[0][i], ins[1][i], ...])[k]` for every `i < outs[0].len()`.
+///
+/// Works in chunks of [`LANES`] elements copied to and from local arrays: the
+/// per-element code then vectorises however many slices it reads and writes (on
+/// slices alone, the compiler gives up checking that many pointers for overlap).
+/// Every element gets the same operations, so chunks and the tail agree bit for bit.
+#[inline(always)]
+fn map<const I: usize, const O: usize>(
+    ins: [&[f32]; I],
+    mut outs: [&mut [f32]; O],
+    f: impl Fn([f32; I]) -> [f32; O],
+) {
+    let n = outs[0].len();
+    let mut i0 = 0;
+    while i0 + LANES <= n {
+        let x: [[f32; LANES]; I] =
+            std::array::from_fn(|k| ins[k][i0..i0 + LANES].try_into().expect("a chunk"));
+        let mut y = [[0.0f32; LANES]; O];
+        for j in 0..LANES {
+            let r = f(std::array::from_fn(|k| x[k][j]));
+            for k in 0..O {
+                y[k][j] = r[k];
+            }
+        }
+        for (out, y) in outs.iter_mut().zip(&y) {
+            out[i0..i0 + LANES].copy_from_slice(y);
+        }
+        i0 += LANES;
+    }
+    for i in i0..n {
+        let r = f(std::array::from_fn(|k| ins[k][i]));
+        for (out, r) in outs.iter_mut().zip(r) {
+            out[i] = r;
+        }
+    }
 }
 
 #[inline(always)]
@@ -196,19 +232,18 @@ fn gru_forward(
     let [ar, az, an] = blocks(rec, h);
     let [br, bz, bn] = blocks(b, h);
     let [sr, sz, sn, san] = blocks_mut(saved, h);
-    let (h_prev, out) = (&h_prev[..h], &mut out[..h]);
-    for i in 0..h {
-        let r = sigmoid(xr[i] + ar[i] + br[i]);
-        let z = sigmoid(xz[i] + az[i] + bz[i]);
-        let a_n = an[i] + bn[i];
-        let n = tanh(xn[i] + r * a_n);
-        // (1 - z) n + z h
-        out[i] = n + z * (h_prev[i] - n);
-        sr[i] = r;
-        sz[i] = z;
-        sn[i] = n;
-        san[i] = a_n;
-    }
+    map(
+        [xr, xz, xn, ar, az, an, br, bz, bn, &h_prev[..h]],
+        [&mut out[..h], sr, sz, sn, san],
+        |[xr, xz, xn, ar, az, an, br, bz, bn, hp]| {
+            let r = sigmoid(xr + ar + br);
+            let z = sigmoid(xz + az + bz);
+            let a_n = an + bn;
+            let n = tanh(xn + r * a_n);
+            // (1 - z) n + z h
+            [n + z * (hp - n), r, z, n, a_n]
+        },
+    );
 }
 
 #[inline(always)]
@@ -225,22 +260,19 @@ fn lstm_forward(
     let [ai, af, ag, ao] = blocks(rec, h);
     let [bi, bf, bg, bo] = blocks(b, h);
     let [si, sf, sg, so, sc, stc] = blocks_mut(saved, h);
-    let (c_prev, out) = (&c_prev[..h], &mut out[..h]);
-    for k in 0..h {
-        let i = sigmoid(xi[k] + ai[k] + bi[k]);
-        let f = sigmoid(xf[k] + af[k] + bf[k]);
-        let g = tanh(xg[k] + ag[k] + bg[k]);
-        let o = sigmoid(xo[k] + ao[k] + bo[k]);
-        let c = f * c_prev[k] + i * g;
-        let tc = tanh(c);
-        out[k] = o * tc;
-        si[k] = i;
-        sf[k] = f;
-        sg[k] = g;
-        so[k] = o;
-        sc[k] = c;
-        stc[k] = tc;
-    }
+    map(
+        [xi, xf, xg, xo, ai, af, ag, ao, bi, bf, bg, bo, &c_prev[..h]],
+        [&mut out[..h], si, sf, sg, so, sc, stc],
+        |[xi, xf, xg, xo, ai, af, ag, ao, bi, bf, bg, bo, cp]| {
+            let i = sigmoid(xi + ai + bi);
+            let f = sigmoid(xf + af + bf);
+            let g = tanh(xg + ag + bg);
+            let o = sigmoid(xo + ao + bo);
+            let c = f * cp + i * g;
+            let tc = tanh(c);
+            [o * tc, i, f, g, o, c, tc]
+        },
+    );
 }
 
 #[inline(always)]
@@ -273,11 +305,7 @@ fn backward_rows(cell: CellKind, mut b: Backward<'_>) {
 
 #[inline(always)]
 fn rnn_backward(dh: &[f32], y: &[f32], dx: &mut [f32]) {
-    let h = dx.len();
-    let (dh, y) = (&dh[..h], &y[..h]);
-    for i in 0..h {
-        dx[i] = dh[i] * (1.0 - y[i] * y[i]);
-    }
+    map([dh, y], [dx], |[d, y]| [d * (1.0 - y * y)]);
 }
 
 #[inline(always)]
@@ -294,19 +322,17 @@ fn gru_backward(
     let [dxr, dxz, dxn] = blocks_mut(dx, h);
     let [dar, daz, dan] = blocks_mut(da, h);
     let (dh, h_prev) = (&dh[..h], &h_prev[..h]);
-    for i in 0..h {
-        let (r, z, n, d) = (sr[i], sz[i], sn[i], dh[i]);
-        // Pre-activation gradients of n, z and r.
-        let dn = d * (1.0 - z) * (1.0 - n * n);
-        let dz = d * (h_prev[i] - n) * z * (1.0 - z);
-        let dr = dn * san[i] * r * (1.0 - r);
-        dxr[i] = dr;
-        dxz[i] = dz;
-        dxn[i] = dn;
-        dar[i] = dr;
-        daz[i] = dz;
-        dan[i] = dn * r;
-    }
+    map(
+        [sr, sz, sn, san, dh, h_prev],
+        [dxr, dxz, dxn, dar, daz, dan],
+        |[r, z, n, a_n, d, hp]| {
+            // Pre-activation gradients of n, z and r.
+            let dn = d * (1.0 - z) * (1.0 - n * n);
+            let dz = d * (hp - n) * z * (1.0 - z);
+            let dr = dn * a_n * r * (1.0 - r);
+            [dr, dz, dn, dr, dz, dn * r]
+        },
+    );
     if let Some(dh_prev) = dh_prev {
         let dh_prev = &mut dh_prev[..h];
         for i in 0..h {
@@ -327,25 +353,24 @@ fn lstm_backward(
 ) {
     let [si, sf, sg, so, _, stc] = blocks(saved, h);
     let [dxi, dxf, dxg, dxo] = blocks_mut(dx, h);
-    let (dh, c_prev, dc_next) = (&dh[..h], &c_prev[..h], &dc_next[..h]);
-    // Pass 1: dxf temporarily holds the full cell-state gradient dc'.
-    for k in 0..h {
-        let (i, g, o, tc, d) = (si[k], sg[k], so[k], stc[k], dh[k]);
-        let dc = dc_next[k] + d * o * (1.0 - tc * tc);
-        dxi[k] = dc * g * i * (1.0 - i);
-        dxg[k] = dc * i * (1.0 - g * g);
-        dxo[k] = d * tc * o * (1.0 - o);
-        dxf[k] = dc;
-    }
-    if let Some(dc_prev) = dc_prev {
-        let dc_prev = &mut dc_prev[..h];
-        for k in 0..h {
-            dc_prev[k] = dxf[k] * sf[k];
-        }
-    }
-    for k in 0..h {
-        let f = sf[k];
-        dxf[k] *= c_prev[k] * f * (1.0 - f);
+    let ins = [si, sf, sg, so, stc, &dh[..h], &c_prev[..h], &dc_next[..h]];
+    // Gate pre-activation gradients and the full cell-state gradient dc'.
+    let lane = |[i, f, g, o, tc, d, cp, dcn]: [f32; 8]| {
+        let dc = dcn + d * o * (1.0 - tc * tc);
+        let gates = [
+            dc * g * i * (1.0 - i),
+            dc * cp * f * (1.0 - f),
+            dc * i * (1.0 - g * g),
+            d * tc * o * (1.0 - o),
+        ];
+        (gates, dc * f)
+    };
+    match dc_prev {
+        Some(dc_prev) => map(ins, [dxi, dxf, dxg, dxo, &mut dc_prev[..h]], |x| {
+            let ([di, df, dg, d_o], dcp) = lane(x);
+            [di, df, dg, d_o, dcp]
+        }),
+        None => map(ins, [dxi, dxf, dxg, dxo], |x| lane(x).0),
     }
 }
 

@@ -10,9 +10,9 @@ use super::shard::Shard;
 
 /// Fills every layer's states (`hs`) and saved values, and the logits `s.z`.
 ///
-/// Per layer `l`: `xp (N, G·H) = X @ w_x^T + b_x` over all `N` tokens in one product
-/// (layer 0 one-hot: row `w_x[x]` per token; with an embedding `X` = the gathered
-/// `emb` rows; above: layer `l - 1`'s states), then per step `t`:
+/// Per layer `l`: `xp (N, G·H) = X @ w_x^T + b_x` over all `N` tokens (layer 0:
+/// a lookup in a per-batch table of its `V` possible rows; above: one product with
+/// layer `l - 1`'s states), then per step `t`:
 /// `rec = hs[t-1][..active[t]] @ w_h^T` and the cell's fused element-wise work
 /// (`cells.rs`). State before the first step: zero.
 ///
@@ -36,43 +36,50 @@ pub(crate) fn forward(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard) {
 }
 
 /// `s.xp (N, G·H) = X @ w_x^T + b_x` for layer `l`.
+///
+/// Layer 0 reads one of `V` inputs per token, so its input terms are rows of a
+/// `(V, G·H)` table made once per batch: `w_x + b_x` (one-hot) or
+/// `emb @ w_x^T + b_x` (embedding), then looked up per token.
 fn input_terms(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard, l: usize) {
     let d = s.dims;
     let n = s.tokens();
     let gh = d.gates() * d.hidden;
     let w = &p.layers[l];
     let xp = &mut s.xp[..n * gh];
-    if l == 0 && d.embed == 0 {
-        // One-hot: a row lookup per token.
-        for (row, &x) in xp.chunks_exact_mut(gh).zip(&s.x) {
-            let w_x = &w.w_x[x as usize * gh..][..gh];
-            for ((o, &wx), &b) in row.iter_mut().zip(w_x).zip(w.b_x) {
-                *o = wx + b;
-            }
+    if l > 0 {
+        for row in xp.chunks_exact_mut(gh) {
+            row.copy_from_slice(w.b_x);
         }
+        // hs (N,H) @ w_x^T (H,G·H) -> xp (N,G·H), added to the bias.
+        let h = d.hidden;
+        backend.matmul(
+            Mat::rows(&s.layers[l - 1].hs, n, h),
+            Mat::rows(&s.layers[l].w_x_t, h, gh),
+            MatMut::rows(xp, n, gh),
+            Update::Add,
+        );
         return;
     }
-    for row in xp.chunks_exact_mut(gh) {
-        row.copy_from_slice(w.b_x);
-    }
-    let input: &[f32] = if l == 0 {
-        // Gather the embedding of every token.
-        let e = d.embed;
-        for (row, &x) in s.xe.chunks_exact_mut(e).zip(&s.x) {
-            row.copy_from_slice(&p.emb[x as usize * e..][..e]);
-        }
-        &s.xe
+    let table = &mut s.table[..];
+    if d.embed == 0 {
+        table.copy_from_slice(w.w_x);
     } else {
-        &s.layers[l - 1].hs
-    };
-    let k = d.input_width(l);
-    // X (N,In) @ w_x^T (In,G·H) -> xp (N,G·H), added to the bias.
-    backend.matmul(
-        Mat::rows(input, n, k),
-        Mat::rows(&s.layers[l].w_x_t, k, gh),
-        MatMut::rows(xp, n, gh),
-        Update::Add,
-    );
+        // emb (V,E) @ w_x^T (E,G·H) -> table (V,G·H).
+        backend.matmul(
+            Mat::rows(p.emb, d.vocab, d.embed),
+            Mat::rows(&s.layers[0].w_x_t, d.embed, gh),
+            MatMut::rows(table, d.vocab, gh),
+            Update::Write,
+        );
+    }
+    for row in table.chunks_exact_mut(gh) {
+        for (t, &b) in row.iter_mut().zip(w.b_x) {
+            *t += b;
+        }
+    }
+    for (row, &x) in xp.chunks_exact_mut(gh).zip(&s.x) {
+        row.copy_from_slice(&table[x as usize * gh..][..gh]);
+    }
 }
 
 /// Runs layer `l`'s recurrence over the steps, from `s.xp`.

@@ -67,8 +67,9 @@ pub(crate) struct Shard {
     pub last: Vec<usize>,
     /// One set of buffers per layer.
     pub layers: Vec<LayerBufs>,
-    /// (N, E) embedding of each input token, then (backward) its gradient.
-    pub xe: Aligned,
+    /// (V, G·H) layer 0's input term of each token (forward), then (backward) the
+    /// sum of the input-term gradients of each token.
+    pub table: Aligned,
     /// (N, G·H) input terms of the current layer, then (backward) their gradient.
     pub xp: Aligned,
     /// (active[0], G·H) recurrent product of one step.
@@ -106,6 +107,7 @@ impl Shard {
         let gh = dims.gates() * h;
         let layers = (0..dims.layers)
             .map(|l| {
+                // One-hot layer 0 is a table: no product, no copies.
                 let input = if l == 0 && dims.embed == 0 {
                     0
                 } else {
@@ -130,7 +132,7 @@ impl Shard {
             y: Vec::new(),
             last: Vec::new(),
             layers,
-            xe: Aligned::default(),
+            table: Aligned::zeros(dims.vocab * dims.gates() * dims.hidden),
             xp: Aligned::default(),
             rec: Aligned::default(),
             da: Aligned::default(),
@@ -211,7 +213,6 @@ impl Shard {
             layer.hs.resize(n * h);
             layer.saved.resize(n * sh);
         }
-        self.xe.resize(n * d.embed);
         self.xp.resize(n * gh);
         self.rec.resize(live * gh);
         self.da
