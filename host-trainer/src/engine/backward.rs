@@ -114,13 +114,7 @@ fn through_time(backend: Backend, s: &mut Shard, l: usize) {
 
 /// Layer `l`'s weight gradients from `dx` (`s.xp`) and `da`, and the gradient of
 /// its input: `s.dh` for layer `l - 1`, or the embedding's.
-fn layer_gradient(
-    backend: Backend,
-    emb: &[f32],
-    s: &mut Shard,
-    l: usize,
-    g: &mut ParamsMut<'_>,
-) {
+fn layer_gradient(backend: Backend, emb: &[f32], s: &mut Shard, l: usize, g: &mut ParamsMut<'_>) {
     let d = s.dims;
     let (h, gh) = (d.hidden, d.gates() * d.hidden);
     let n = s.tokens();

@@ -2,14 +2,18 @@
 //! running at that step, forward (gates, new state, what the backward pass needs)
 //! and backward (gradients of the pre-activations and of the previous state).
 //!
-//! Per row, `x` = the input term `W_x·x + b_x` and `a` = the recurrent product
-//! `W_h·h` (its bias `b_h` is added here), both split in gate blocks of `H`
-//! (order: RNN `h`; GRU `r, z, n`; LSTM `i, f, g, o`); `σ` is the logistic function:
-//! - RNN: `h' = tanh(x + a + b_h)`;
-//! - GRU: `r = σ(x_r + a_r + b_hr)`, `z = σ(x_z + a_z + b_hz)`,
-//!   `n = tanh(x_n + r ⊙ (a_n + b_hn))`, `h' = (1 - z) ⊙ n + z ⊙ h`;
-//! - LSTM: `i, f, o = σ(x + a + b_h)`, `g = tanh(x_g + a_g + b_hg)`,
-//!   `c' = f ⊙ c + i ⊙ g`, `h' = o ⊙ tanh(c')`.
+//! Per row, `x` = the input term `W_x·x + b_x` and `a` = the recurrent term
+//! `W_h·h + b_h`, both split in gate blocks of `H` (order: RNN `h`; GRU `r, z, n`;
+//! LSTM `i, f, g, o`); `σ` is the logistic function:
+//! - RNN: `h' = tanh(x + a)`;
+//! - GRU: `r = σ(x_r + a_r)`, `z = σ(x_z + a_z)`, `n = tanh(x_n + r ⊙ a_n)`,
+//!   `h' = (1 - z) ⊙ n + z ⊙ h`;
+//! - LSTM: `i, f, o = σ(x + a)`, `g = tanh(x_g + a_g)`, `c' = f ⊙ c + i ⊙ g`,
+//!   `h' = o ⊙ tanh(c')`.
+//!
+//! Only the GRU needs `a` apart from `x` ([`separate_recurrent`]); for the others
+//! the caller hands over the sum `x + a` (the recurrent product added onto the
+//! input terms, both biases folded into one).
 //!
 //! Saved per row for the backward pass ([`saved_blocks`] blocks of `H`): nothing
 //! for the RNN (its `h'` is enough); GRU `r, z, n, a_n + b_hn`; LSTM
@@ -32,6 +36,12 @@ pub(crate) const fn saved_blocks(cell: CellKind) -> usize {
     }
 }
 
+/// Whether the cell needs the recurrent term `a` apart from the input term `x`
+/// (the GRU, whose `n` gate scales `a_n` by `r`); otherwise only their sum matters.
+pub(crate) const fn separate_recurrent(cell: CellKind) -> bool {
+    matches!(cell, CellKind::Gru)
+}
+
 /// Block of the saved values holding the LSTM's cell state `c'`.
 const LSTM_C: usize = 4;
 
@@ -46,11 +56,13 @@ fn sigmoid(x: f32) -> f32 {
 pub(crate) struct Forward<'a> {
     /// Hidden units `H`.
     pub h: usize,
-    /// (a, G·H) input terms `W_x·x + b_x`.
+    /// (a, G·H) input terms `W_x·x + b_x`; without [`separate_recurrent`], the
+    /// whole pre-activations `x + a`.
     pub xp: &'a [f32],
-    /// (a, G·H) recurrent products `W_h·h` (zeros at the first step).
+    /// (a, G·H) recurrent products `W_h·h` (zeros at the first step); empty
+    /// without [`separate_recurrent`].
     pub rec: &'a [f32],
-    /// (G·H,) recurrent bias.
+    /// (G·H,) recurrent bias; empty without [`separate_recurrent`].
     pub b_h: &'a [f32],
     /// (a, H) previous states (zeros at the first step).
     pub h_prev: &'a [f32],
@@ -143,26 +155,26 @@ fn forward_rows(cell: CellKind, f: Forward<'_>) {
     let rows = f.h_new.len() / h;
     for r in 0..rows {
         let xp = &f.xp[r * g..][..g];
-        let rec = &f.rec[r * g..][..g];
         let out = &mut f.h_new[r * h..][..h];
         match cell {
-            CellKind::Rnn => rnn_forward(xp, rec, f.b_h, out),
+            CellKind::Rnn => rnn_forward(xp, out),
             CellKind::Gru => {
+                let rec = &f.rec[r * g..][..g];
                 let saved = &mut f.saved[r * s..][..s];
                 gru_forward(h, xp, rec, f.b_h, &f.h_prev[r * h..][..h], out, saved);
             }
             CellKind::Lstm => {
                 let c_prev = &f.saved_prev[r * s + LSTM_C * h..][..h];
                 let saved = &mut f.saved[r * s..][..s];
-                lstm_forward(h, xp, rec, f.b_h, c_prev, out, saved);
+                lstm_forward(h, xp, c_prev, out, saved);
             }
         }
     }
 }
 
 #[inline(always)]
-fn rnn_forward(xp: &[f32], rec: &[f32], b: &[f32], out: &mut [f32]) {
-    map([xp, rec, b], [out], |[x, a, b]| [tanh(x + a + b)]);
+fn rnn_forward(pre: &[f32], out: &mut [f32]) {
+    map([pre], [out], |[p]| [tanh(p)]);
 }
 
 /// Splits `v` into `N` consecutive blocks of `h`.
@@ -247,27 +259,17 @@ fn gru_forward(
 }
 
 #[inline(always)]
-fn lstm_forward(
-    h: usize,
-    xp: &[f32],
-    rec: &[f32],
-    b: &[f32],
-    c_prev: &[f32],
-    out: &mut [f32],
-    saved: &mut [f32],
-) {
-    let [xi, xf, xg, xo] = blocks(xp, h);
-    let [ai, af, ag, ao] = blocks(rec, h);
-    let [bi, bf, bg, bo] = blocks(b, h);
+fn lstm_forward(h: usize, pre: &[f32], c_prev: &[f32], out: &mut [f32], saved: &mut [f32]) {
+    let [pi, pf, pg, po] = blocks(pre, h);
     let [si, sf, sg, so, sc, stc] = blocks_mut(saved, h);
     map(
-        [xi, xf, xg, xo, ai, af, ag, ao, bi, bf, bg, bo, &c_prev[..h]],
+        [pi, pf, pg, po, &c_prev[..h]],
         [&mut out[..h], si, sf, sg, so, sc, stc],
-        |[xi, xf, xg, xo, ai, af, ag, ao, bi, bf, bg, bo, cp]| {
-            let i = sigmoid(xi + ai + bi);
-            let f = sigmoid(xf + af + bf);
-            let g = tanh(xg + ag + bg);
-            let o = sigmoid(xo + ao + bo);
+        |[pi, pf, pg, po, cp]| {
+            let i = sigmoid(pi);
+            let f = sigmoid(pf);
+            let g = tanh(pg);
+            let o = sigmoid(po);
             let c = f * cp + i * g;
             let tc = tanh(c);
             [o * tc, i, f, g, o, c, tc]

@@ -3,7 +3,7 @@
 
 use micrornn::cell::FloatWeights;
 
-use super::cells::{self, saved_blocks};
+use super::cells::{self, saved_blocks, separate_recurrent};
 use super::gemm::{transpose, Backend, Mat, MatMut, Update};
 use super::output;
 use super::shard::Shard;
@@ -35,7 +35,8 @@ pub(crate) fn forward(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard) {
     output::forward(backend, p, s);
 }
 
-/// `s.xp (N, G·H) = X @ w_x^T + b_x` for layer `l`.
+/// `s.xp (N, G·H) = X @ w_x^T + b_x` for layer `l` (`+ b_h` too unless the cell
+/// needs the recurrent term apart, see [`separate_recurrent`]).
 ///
 /// Layer 0 reads one of `V` inputs per token, so its input terms are rows of a
 /// `(V, G·H)` table made once per batch: `w_x + b_x` (one-hot) or
@@ -45,10 +46,19 @@ fn input_terms(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard, l: usize) 
     let n = s.tokens();
     let gh = d.gates() * d.hidden;
     let w = &p.layers[l];
+    // The bias of the input terms: b_x, or b_x + b_h where the cell only needs x + a.
+    let bias = &mut s.bias[..];
+    bias.copy_from_slice(w.b_x);
+    if !separate_recurrent(d.cell) {
+        for (b, &bh) in bias.iter_mut().zip(w.b_h) {
+            *b += bh;
+        }
+    }
+    let bias = &s.bias[..];
     let xp = &mut s.xp[..n * gh];
     if l > 0 {
         for row in xp.chunks_exact_mut(gh) {
-            row.copy_from_slice(w.b_x);
+            row.copy_from_slice(bias);
         }
         // hs (N,H) @ w_x^T (H,G·H) -> xp (N,G·H), added to the bias.
         let h = d.hidden;
@@ -73,7 +83,7 @@ fn input_terms(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard, l: usize) 
         );
     }
     for row in table.chunks_exact_mut(gh) {
-        for (t, &b) in row.iter_mut().zip(w.b_x) {
+        for (t, &b) in row.iter_mut().zip(bias) {
             *t += b;
         }
     }
@@ -83,36 +93,48 @@ fn input_terms(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard, l: usize) 
 }
 
 /// Runs layer `l`'s recurrence over the steps, from `s.xp`.
+///
+/// Per step, the recurrent product goes to `s.rec` for the GRU, else straight onto
+/// the input terms in `s.xp`, which then hold the whole pre-activations.
 fn recurrence(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard, l: usize) {
     let d = s.dims;
     let (h, gh) = (d.hidden, d.gates() * d.hidden);
     let sh = saved_blocks(d.cell) * h;
-    let b_h = p.layers[l].b_h;
+    let separate = separate_recurrent(d.cell);
+    let b_h: &[f32] = if separate { p.layers[l].b_h } else { &[] };
     let layer = &mut s.layers[l];
     for t in 0..s.active.len() {
         let (a, step) = (s.active[t], s.start[t]..s.start[t + 1]);
         let (hs_past, hs_rest) = layer.hs.split_at_mut(step.start * h);
         let (saved_past, saved_rest) = layer.saved.split_at_mut(step.start * sh);
+        let xp = &mut s.xp[step.start * gh..step.end * gh];
         let (h_prev, saved_prev, rec): (&[f32], &[f32], &[f32]) = if t == 0 {
-            (&s.zero[..a * h], &s.zero[..a * sh], &s.zero[..a * gh])
+            let rec = if separate { &s.zero[..a * gh] } else { &[] };
+            (&s.zero[..a * h], &s.zero[..a * sh], rec)
         } else {
             let prev = s.start[t - 1];
             let h_prev = &hs_past[prev * h..][..a * h];
-            // h_prev (a,H) @ w_h^T (H,G·H) -> rec (a,G·H).
+            // h_prev (a,H) @ w_h^T (H,G·H) -> rec (a,G·H), or added onto xp.
+            let (out, update) = if separate {
+                (&mut s.rec[..a * gh], Update::Write)
+            } else {
+                (&mut xp[..], Update::Add)
+            };
             backend.matmul(
                 Mat::rows(h_prev, a, h),
                 Mat::rows(&layer.w_h_t, h, gh),
-                MatMut::rows(&mut s.rec, a, gh),
-                Update::Write,
+                MatMut::rows(out, a, gh),
+                update,
             );
-            (h_prev, &saved_past[prev * sh..], &s.rec[..a * gh])
+            let rec = if separate { &s.rec[..a * gh] } else { &[] };
+            (h_prev, &saved_past[prev * sh..], rec)
         };
         cells::forward(
             backend,
             d.cell,
             cells::Forward {
                 h,
-                xp: &s.xp[step.start * gh..step.end * gh],
+                xp,
                 rec,
                 b_h,
                 h_prev,

@@ -72,8 +72,10 @@ pub(crate) struct Shard {
     pub table: Aligned,
     /// (N, G·H) input terms of the current layer, then (backward) their gradient.
     pub xp: Aligned,
-    /// (active[0], G·H) recurrent product of one step.
+    /// (active[0], G·H) GRU: recurrent product of one step.
     pub rec: Aligned,
+    /// (G·H,) the bias of the current layer's input terms.
+    pub bias: Vec<f32>,
     /// (N, G·H) GRU: gradient of the recurrent pre-activations (empty otherwise).
     pub da: Aligned,
     /// Zeros, (active[0], max(G, S)·H): the state before the first step.
@@ -135,6 +137,7 @@ impl Shard {
             table: Aligned::zeros(dims.vocab * dims.gates() * dims.hidden),
             xp: Aligned::default(),
             rec: Aligned::default(),
+            bias: vec![0.0; dims.gates() * dims.hidden],
             da: Aligned::default(),
             zero: Aligned::default(),
             prev: Aligned::default(),
