@@ -59,10 +59,11 @@ pub struct TrainArgs {
     /// Stacked recurrent layers, 1 to 4 [default: 1].
     #[arg(long)]
     pub layers: Option<usize>,
-    /// Hidden units per layer, 1 to 511 [default: 192].
+    /// Hidden units per layer, 1 to 511 [default: 192 for rnn, 128 for gru and lstm].
     #[arg(long)]
     pub hidden: Option<usize>,
-    /// Width of a learned character embedding, 0 to 512; 0 = one-hot input [default: 0].
+    /// Width of a learned character embedding, 0 to 512; 0 = one-hot input
+    /// [default: 0 for rnn, 32 for gru and lstm].
     #[arg(long)]
     pub embed: Option<usize>,
     /// Passes over the training names [default: 40].
@@ -74,7 +75,8 @@ pub struct TrainArgs {
     /// Peak learning rate (Adam; warm-up, then cosine decay) [default: 0.004].
     #[arg(long)]
     pub lr: Option<f32>,
-    /// Decoupled weight decay (AdamW) per unit of learning rate [default: 0.01].
+    /// Decoupled weight decay (AdamW) per unit of learning rate
+    /// [default: 0.01 for rnn, 0.1 for gru and lstm].
     #[arg(long)]
     pub weight_decay: Option<f32>,
     /// Largest gradient norm [default: 1.0].

@@ -10,9 +10,10 @@ use crate::cli::TrainArgs;
 
 pub fn run(a: TrainArgs) -> Result<()> {
     let resume = a.resume.as_deref().map(Checkpoint::read).transpose()?;
-    let base = resume
-        .as_ref()
-        .map_or_else(TrainConfig::default, |c| c.config.clone());
+    let base = resume.as_ref().map_or_else(
+        || TrainConfig::for_cell(a.cell.map_or(CellKind::Rnn, CellKind::from)),
+        |c| c.config.clone(),
+    );
     if let Some(ck) = &resume {
         // These fix the model and the split: changing them would not continue the run.
         let c = &ck.config;
