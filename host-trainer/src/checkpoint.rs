@@ -1,7 +1,8 @@
 //! The float checkpoint (`.ckpt`): weights, optimizer state and history of a training run.
 //!
 //! Layout: magic `MRNNCKPT`, format version (u32 LE), postcard body, CRC-32 (LE) of all
-//! bytes before it. It holds the best weights (by validation loss, used by `export`,
+//! bytes before it. It records the model's dimensions (cell, task, layers, sizes) and
+//! holds the best weights (by validation loss, used by `export`,
 //! `eval`, `generate`) and the last weights with Adam's state (used by `--resume`).
 //! Nothing in it depends on the clock, so the same run gives the same bytes.
 
@@ -14,7 +15,9 @@ use crate::params::Dims;
 use crate::train_config::TrainConfig;
 
 const MAGIC: &[u8; 8] = b"MRNNCKPT";
-const VERSION: u32 = 1;
+/// Version 2: any cell, layers and embedding (the dimensions are recorded); version 1
+/// held a one-layer vanilla RNN in another parameter layout.
+const VERSION: u32 = 2;
 
 /// Train and validation loss of one epoch (nats per predicted character).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -30,8 +33,12 @@ pub struct EpochLoss {
 pub struct Checkpoint {
     /// Sorted distinct characters.
     pub vocab: String,
+    /// Label names of a classifier (index = output), empty for generation.
+    pub labels: Vec<String>,
     /// Hyper-parameters of the run.
     pub config: TrainConfig,
+    /// The model's dimensions (the layout of every weight vector below).
+    pub dims: Dims,
     /// Fingerprint of the training names, to warn when a resumed run reads other data.
     pub data_fingerprint: u64,
     /// Epochs completed.
@@ -57,10 +64,7 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// Model dimensions.
     pub fn dims(&self) -> Dims {
-        Dims {
-            vocab: self.vocab.chars().count() + micrornn::vocab::SPECIALS,
-            hidden: self.config.hidden,
-        }
+        self.dims
     }
 
     /// Encodes the checkpoint.
@@ -79,8 +83,13 @@ impl Checkpoint {
             bail!("not a micrornn checkpoint (bad magic)");
         }
         let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
+        if version == 1 {
+            bail!("checkpoint version 1 comes from an older micrornn (one-layer vanilla RNN, another weight layout); retrain the model with this version");
+        }
         if version != VERSION {
-            bail!("unsupported checkpoint version {version}");
+            bail!(
+                "unsupported checkpoint version {version} (this micrornn reads version {VERSION})"
+            );
         }
         let (body, crc) = bytes.split_at(bytes.len() - 4);
         let stored = u32::from_le_bytes(crc.try_into().unwrap());
@@ -91,7 +100,15 @@ impl Checkpoint {
         let ck: Checkpoint =
             postcard::from_bytes(&body[12..]).context("checkpoint body does not decode")?;
         micrornn::vocab::Vocab::new(&ck.vocab).map_err(|e| anyhow::anyhow!("checkpoint: {e}"))?;
-        let n = ck.dims().param_count();
+        let d = ck.dims;
+        d.check().map_err(|e| anyhow::anyhow!("checkpoint: {e}"))?;
+        let c = &ck.config;
+        if d.vocab != ck.vocab.chars().count() + micrornn::vocab::SPECIALS
+            || (d.cell, d.layers, d.hidden, d.embed) != (c.cell, c.layers, c.hidden, c.embed)
+        {
+            bail!("checkpoint: its dimensions {d:?} disagree with its vocabulary or configuration");
+        }
+        let n = d.param_count();
         for (what, len) in [
             ("best", ck.best.len()),
             ("last", ck.last.len()),
@@ -133,17 +150,22 @@ mod tests {
 
     fn tiny() -> Checkpoint {
         let config = TrainConfig {
+            cell: micrornn::format::CellKind::Gru,
             hidden: 2,
+            layers: 2,
+            embed: 3,
             ..TrainConfig::default()
         };
-        let n = Dims {
-            vocab: 4,
-            hidden: 2,
-        }
-        .param_count();
+        let dims = Dims {
+            embed: 3,
+            ..Dims::generate(micrornn::format::CellKind::Gru, 2, 2, 4)
+        };
+        let n = dims.param_count();
         Checkpoint {
             vocab: "ab".into(),
+            labels: vec!["F".into(), "M".into()],
             config,
+            dims,
             data_fingerprint: 7,
             epochs_done: 1,
             best_epoch: 1,
@@ -179,5 +201,19 @@ mod tests {
                 "truncation to {n} accepted"
             );
         }
+    }
+
+    #[test]
+    fn old_versions_and_inconsistent_dimensions_are_refused_clearly() {
+        let mut bytes = tiny().to_bytes();
+        bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let e = Checkpoint::from_bytes(&bytes).unwrap_err().to_string();
+        assert!(e.contains("version 1") && e.contains("retrain"), "{e}");
+        let mut ck = tiny();
+        ck.dims.layers = 1;
+        let e = Checkpoint::from_bytes(&ck.to_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("disagree"), "{e}");
     }
 }

@@ -20,10 +20,14 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Train a character RNN on names; writes M.mrnn (int8), M.ckpt (float) and M.val.txt.
+    /// Train a character model on names (generate, or classify by a label column);
+    /// writes M.mrnn (int8), M.ckpt (float) and the validation split (M.val.txt or M.val.csv).
     Train(TrainArgs),
-    /// Mean cross-entropy of a model on names (.mrnn: integer path; .ckpt: float path).
+    /// Score a model on names: cross-entropy per character (generators), or accuracy
+    /// and cross-entropy per name (classifiers). .mrnn: integer path; .ckpt: float path.
     Eval(EvalArgs),
+    /// Give the label and its probability for each name (classifiers).
+    Classify(ClassifyArgs),
     /// Quantize a float checkpoint to an int8 model file.
     Export(ExportArgs),
     /// Show a model's configuration, vocabulary, size, RAM need and cost per character.
@@ -53,10 +57,29 @@ pub struct TrainArgs {
     /// Continue the run saved in this checkpoint (same data; --epochs may extend it).
     #[arg(long, value_name = "M.ckpt")]
     pub resume: Option<PathBuf>,
-    /// Hidden units [default: 192].
+    /// What to learn: next characters (names to generate), or one label per name
+    /// [default: generate].
+    #[arg(long, value_enum)]
+    pub task: Option<TaskArg>,
+    /// The CSV column holding each name's label, for --task classify; a `count`
+    /// column, if present, weighs the rows when choosing each name's majority label
+    /// [default: gender].
+    #[arg(long)]
+    pub label_column: Option<String>,
+    /// Recurrent cell [default: rnn; gru for --task classify].
+    #[arg(long, value_enum)]
+    pub cell: Option<CellArg>,
+    /// Stacked recurrent layers, 1 to 4 [default: 1].
+    #[arg(long)]
+    pub layers: Option<usize>,
+    /// Hidden units per layer, 1 to 511 [default: 192 for rnn, 128 for gru and lstm].
     #[arg(long)]
     pub hidden: Option<usize>,
-    /// Passes over the training names [default: 40].
+    /// Width of a learned character embedding, 0 to 512; 0 = one-hot input
+    /// [default: 0 for rnn, 32 for gru and lstm].
+    #[arg(long)]
+    pub embed: Option<usize>,
+    /// Passes over the training names [default: 40; 20 for --task classify].
     #[arg(long)]
     pub epochs: Option<u32>,
     /// Names per mini-batch [default: 64].
@@ -65,7 +88,8 @@ pub struct TrainArgs {
     /// Peak learning rate (Adam; warm-up, then cosine decay) [default: 0.004].
     #[arg(long)]
     pub lr: Option<f32>,
-    /// Decoupled weight decay (AdamW) per unit of learning rate [default: 0.01].
+    /// Decoupled weight decay (AdamW) per unit of learning rate
+    /// [default: 0.01 for rnn, 0.1 for gru and lstm].
     #[arg(long)]
     pub weight_decay: Option<f32>,
     /// Largest gradient norm [default: 1.0].
@@ -85,18 +109,73 @@ pub struct TrainArgs {
     pub quiet: bool,
 }
 
+/// A task, as named on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TaskArg {
+    /// Next-character prediction: a model that generates names.
+    Generate,
+    /// Many-to-one: a model that reads a name and gives its label.
+    Classify,
+}
+
+impl From<TaskArg> for micrornn::format::Task {
+    fn from(t: TaskArg) -> Self {
+        match t {
+            TaskArg::Generate => Self::Generate,
+            TaskArg::Classify => Self::Classify,
+        }
+    }
+}
+
+/// A recurrent cell, as named on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CellArg {
+    /// Vanilla (Elman) RNN.
+    Rnn,
+    /// Gated recurrent unit.
+    Gru,
+    /// Long short-term memory.
+    Lstm,
+}
+
+impl From<CellArg> for micrornn::format::CellKind {
+    fn from(c: CellArg) -> Self {
+        match c {
+            CellArg::Rnn => Self::Rnn,
+            CellArg::Gru => Self::Gru,
+            CellArg::Lstm => Self::Lstm,
+        }
+    }
+}
+
 /// `micrornn eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// Model: .mrnn (integer path) or .ckpt (float path).
     #[arg(long, default_value = "model.mrnn")]
     pub model: PathBuf,
-    /// Names to evaluate (CSV with a `name` column, or one per line), e.g. model.val.txt.
+    /// Names to evaluate (CSV with a `name` column, or one per line), e.g. model.val.txt;
+    /// for a classifier, CSV with `name`, the label column and optionally `count`, e.g.
+    /// model.val.csv.
     #[arg(long)]
     pub data: PathBuf,
+    /// The label column, for a classifier [default: gender].
+    #[arg(long, default_value = "gender")]
+    pub label_column: String,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `micrornn classify`.
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// Classifier: .mrnn (integer path, the chip's digits) or .ckpt (float path).
+    #[arg(long, default_value = "model.mrnn")]
+    pub model: PathBuf,
+    /// Names to classify.
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
 }
 
 /// `micrornn export`.
@@ -262,9 +341,18 @@ pub struct BenchArgs {
     /// Threads for training [default: all cores].
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Hidden units of the benchmarked RNN.
+    /// Recurrent cell of the benchmarked model.
+    #[arg(long, value_enum, default_value = "rnn")]
+    pub cell: CellArg,
+    /// Stacked recurrent layers of the benchmarked model.
+    #[arg(long, default_value_t = 1)]
+    pub layers: usize,
+    /// Hidden units per layer of the benchmarked model.
     #[arg(long, default_value_t = 128)]
     pub hidden: usize,
+    /// Embedding width of the benchmarked model; 0 = one-hot input.
+    #[arg(long, default_value_t = 0)]
+    pub embed: usize,
     /// Names per training batch.
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,

@@ -4,44 +4,17 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use micrornn::cell::{FloatLayer, FloatWeights, NetF, NetQ, MAX_LAYERS};
-use micrornn::format::{CellKind, Task};
-use micrornn::model::MAX_HIDDEN;
+use micrornn::cell::{FloatWeights, NetF, NetQ};
+use micrornn::format::Task;
 use micrornn::vocab::Vocab;
 use micrornn::{Model, Net};
 
 use crate::checkpoint::Checkpoint;
 use crate::params::Dims;
 
-/// Zeros for the input bias of the trainer's one-hot RNN, which has none.
-static ZEROS: [f32; MAX_HIDDEN] = [0.0; MAX_HIDDEN];
-
 /// The float weights in the trainer's flat parameters `params` of sizes `dims`.
-///
-/// ADAPTER — the one place that reads the trainer's parameter layout: today a 1-layer
-/// one-hot RNN for generation (`w_in`, `w_hh`, `b_h`, `w_out`, `b_out`, no input bias).
-/// Once `Dims::split` returns `FloatWeights`, this becomes `dims.split(params)`.
 pub fn float_weights(dims: Dims, params: &[f32]) -> FloatWeights<'_> {
-    let p = dims.split(params);
-    let mut layers = [FloatLayer::default(); MAX_LAYERS];
-    layers[0] = FloatLayer {
-        w_x: p.w_in,
-        b_x: &ZEROS[..p.hidden],
-        w_h: p.w_hh,
-        b_h: p.b_h,
-    };
-    FloatWeights {
-        cell: CellKind::Rnn,
-        vocab: p.vocab,
-        hidden: p.hidden,
-        embed: 0,
-        outputs: p.vocab,
-        n_layers: 1,
-        emb: &[],
-        layers,
-        w_out: p.w_out,
-        b_out: p.b_out,
-    }
+    dims.split(params)
 }
 
 /// The best float weights of a checkpoint (see [`float_weights`]).
@@ -49,9 +22,9 @@ pub fn checkpoint_weights(ckpt: &Checkpoint) -> FloatWeights<'_> {
     float_weights(ckpt.dims(), &ckpt.best)
 }
 
-/// The task and labels of a checkpoint: generation, no labels (the checkpoints so far).
-pub fn checkpoint_task(_ckpt: &Checkpoint) -> (Task, Vec<String>) {
-    (Task::Generate, Vec::new())
+/// The task and labels of a checkpoint.
+pub fn checkpoint_task(ckpt: &Checkpoint) -> (Task, Vec<String>) {
+    (ckpt.dims().task, ckpt.labels.clone())
 }
 
 /// The model file a checkpoint's best weights export to.
@@ -125,6 +98,18 @@ impl HostModel {
         match self {
             HostModel::Quantized { bytes, .. } => Model::load(bytes).expect("validated").task(),
             HostModel::Float { ckpt, .. } => checkpoint_task(ckpt).0,
+        }
+    }
+
+    /// The label names of a classifier (index = output), empty for a generator.
+    pub fn labels(&self) -> Vec<String> {
+        match self {
+            HostModel::Quantized { bytes, .. } => Model::load(bytes)
+                .expect("validated")
+                .labels()
+                .map(String::from)
+                .collect(),
+            HostModel::Float { ckpt, .. } => ckpt.labels.clone(),
         }
     }
 

@@ -6,9 +6,6 @@ use micrornn::fixed::scale_is_valid;
 use micrornn::format::{self, Body, Config, Span, Task, TensorEntry};
 use micrornn::Model;
 
-use crate::host_model::float_weights;
-use crate::params::Dims;
-
 /// One row-quantized matrix: int8 weights (as bytes), per-row scales, Q16 biases.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QuantMatrix {
@@ -152,11 +149,6 @@ fn input_table(w: &FloatWeights<'_>) -> Vec<f32> {
         }
     }
     table
-}
-
-/// Quantizes a one-hot vanilla RNN (the trainer's flat parameters) for generation.
-pub fn export_rnn(vocab: &str, dims: Dims, params: &[f32]) -> Result<Vec<u8>> {
-    export(&float_weights(dims, params), Task::Generate, vocab, &[])
 }
 
 /// Lays the tensors out in one data block and encodes header, body and CRC.

@@ -1,20 +1,26 @@
 //! The training loop: split, batches, Adam with a cosine schedule, validation each
 //! epoch, best-epoch keeping, atomic checkpoints, resume.
+//!
+//! It trains next-character models on names (generate) or name classifiers (classify,
+//! see [`crate::labelled`]). The loop itself only sees [`Batch`]es and averages by
+//! [`Batch::loss_count`], so both tasks go through the same code.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use micrornn::format::Task;
 use micrornn::vocab::Vocab;
 
 use crate::batch::Batch;
 use crate::checkpoint::{fingerprint, Checkpoint, EpochLoss};
-use crate::data::{self, load_names};
+use crate::data;
 use crate::engine::{clip_grad_norm, init_params, Adam, Engine};
+use crate::examples::Examples;
 use crate::params::Dims;
-use crate::quantize::export_rnn;
 use crate::train_config::TrainConfig;
+use crate::train_data::load_run_data;
 
 /// Rows per validation batch (validation has no gradient, so larger batches are cheaper).
 const VAL_BATCH: usize = 512;
@@ -35,9 +41,18 @@ impl TrainPaths {
         self.out.with_extension("ckpt")
     }
 
-    /// The validation names beside the model.
+    /// The validation names beside the model (generation: one per line).
     pub fn val_names(&self) -> PathBuf {
         self.out.with_extension("val.txt")
+    }
+
+    /// The validation file of a run of `task`: names (`.val.txt`), or labelled names
+    /// as CSV (`.val.csv`, readable by `eval`).
+    pub fn val_file(&self, task: Task) -> PathBuf {
+        match task {
+            Task::Generate => self.val_names(),
+            Task::Classify => self.out.with_extension("val.csv"),
+        }
     }
 }
 
@@ -52,6 +67,8 @@ pub struct TrainSummary {
     pub chars_per_sec: f64,
     /// Wall time of this invocation's epochs, seconds.
     pub seconds: f64,
+    /// Whether the quantized model file was written (only models the export supports).
+    pub model_written: bool,
 }
 
 /// How a run reports and how far it goes.
@@ -74,36 +91,36 @@ pub fn train(
     let quiet = opts.quiet;
     config.validate()?;
     // ---- data ----
-    let fixed_vocab = resume.as_ref().map(|c| c.vocab.clone());
-    let vocab_for_load = fixed_vocab
-        .as_deref()
-        .map(Vocab::new)
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let loaded = load_names(&paths.data, vocab_for_load.as_ref())?;
-    for line in loaded.skip_report(&paths.data) {
-        eprintln!("warning: {line}");
-    }
-    let vocab_chars = fixed_vocab.unwrap_or_else(|| data::vocab_chars(&loaded.names));
-    let vocab =
-        Vocab::new(&vocab_chars).map_err(|e| anyhow::anyhow!("{}: {e}", paths.data.display()))?;
-    let (train_names, val_names) = data::split(&loaded.names, config.val_frac, config.seed);
+    let data = load_run_data(&paths.data, &config, resume.as_ref())?;
+    let vocab = Vocab::new(&data.vocab).map_err(|e| anyhow::anyhow!("{e}"))?;
     let dims = Dims {
-        vocab: vocab.tokens(),
+        cell: config.cell,
+        task: config.task,
+        layers: config.layers,
         hidden: config.hidden,
+        embed: config.embed,
+        vocab: vocab.tokens(),
+        outputs: match config.task {
+            Task::Generate => vocab.tokens(),
+            Task::Classify => data.labels.len(),
+        },
     };
-    let seqs: Vec<(Vec<u16>, Vec<u16>)> = train_names
-        .iter()
-        .map(|n| data::encode(n, &vocab))
-        .collect();
-    let val_batches = batches_in_order(&val_names, &vocab, VAL_BATCH);
-    let print_fingerprint = fingerprint(&train_names);
+    if let Some(ck) = &resume {
+        if ck.dims() != dims {
+            bail!(
+                "the checkpoint's model ({:?}) differs from this run's ({dims:?})",
+                ck.dims()
+            );
+        }
+    }
+    let val_batches = data.val.batches_in_order(VAL_BATCH);
+    let print_fingerprint = fingerprint(&data.train_names);
     if let Some(ck) = &resume {
         if ck.data_fingerprint != print_fingerprint {
             eprintln!("warning: the training names differ from the checkpoint's run; the result will not match an uninterrupted run");
         }
     }
-    crate::fsutil::write_atomic(&paths.val_names(), val_names.join("\n").as_bytes())?;
+    crate::fsutil::write_atomic(&paths.val_file(config.task), data.val_file.as_bytes())?;
 
     // ---- model and optimizer ----
     let mut ck = match resume {
@@ -114,8 +131,10 @@ pub fn train(
         None => {
             let params = init_params(dims, config.seed);
             Checkpoint {
-                vocab: vocab_chars.clone(),
+                vocab: data.vocab.clone(),
+                labels: data.labels.clone(),
                 config: config.clone(),
+                dims,
                 data_fingerprint: print_fingerprint,
                 epochs_done: 0,
                 best_epoch: 0,
@@ -137,16 +156,23 @@ pub fn train(
     adam.weight_decay = config.weight_decay;
     let mut engine = Engine::new(dims, config.threads);
     let mut grad = vec![0.0f32; params.len()];
-    let steps_per_epoch = train_names.len().div_ceil(config.batch) as u64;
+    let steps_per_epoch = data.train.len().div_ceil(config.batch) as u64;
     let total_steps = steps_per_epoch * config.epochs as u64;
 
     println!(
-        "training rnn: hidden {}, vocab {} tokens, {} parameters | {} train names, {} validation | {} epochs, batch {}, lr {}, weight decay {}, clip {}, seed {}, {} threads",
-        config.hidden,
+        "training {}: {} layer(s), hidden {}, {}, vocab {} tokens, {} parameters | {} train names, {} validation | {} epochs, batch {}, lr {}, weight decay {}, clip {}, seed {}, {} threads",
+        format!("{:?}", dims.cell).to_lowercase(),
+        dims.layers,
+        dims.hidden,
+        if dims.embed == 0 {
+            "one-hot input".to_string()
+        } else {
+            format!("embedding {}", dims.embed)
+        },
         dims.vocab,
         dims.param_count(),
-        train_names.len(),
-        val_names.len(),
+        data.train.len(),
+        data.val.len(),
         config.epochs,
         config.batch,
         config.lr,
@@ -170,22 +196,25 @@ pub fn train(
         .stop_after
         .map_or(config.epochs, |n| config.epochs.min(ck.epochs_done + n));
     for epoch in ck.epochs_done..last_epoch {
-        let batches = epoch_batches(&seqs, config.batch, config.seed, epoch);
+        let batches = epoch_batches(&data.train, config.batch, config.seed, epoch);
         let bar = progress_bar(batches.len() as u64, epoch, config.epochs, quiet);
         let start = Instant::now();
-        let (mut loss_sum, mut tokens) = (0.0f64, 0usize);
+        // `counted`: what the loss averages over (characters or names); `tokens`: characters
+        // read, for the throughput.
+        let (mut loss_sum, mut counted, mut tokens) = (0.0f64, 0usize, 0usize);
         for (i, b) in batches.iter().enumerate() {
             let lr = config.lr_at(adam.step, total_steps);
             loss_sum += engine.loss_and_grad(&params, b, &mut grad);
             clip_grad_norm(&mut grad, config.clip);
             adam.update(&mut params, &grad, lr);
+            counted += b.loss_count();
             tokens += b.tokens();
             if i % 16 == 15 || i + 1 == batches.len() {
                 let rate = tokens as f64 / start.elapsed().as_secs_f64();
                 bar.set_position(i as u64 + 1);
                 bar.set_message(format!(
                     "loss {:.4} | {} chars/s",
-                    loss_sum / tokens as f64,
+                    loss_sum / counted as f64,
                     thousands(rate)
                 ));
             }
@@ -197,7 +226,7 @@ pub fn train(
         }
         run_tokens += tokens;
         run_train_secs += secs;
-        let train_loss = loss_sum / tokens.max(1) as f64;
+        let train_loss = loss_sum / counted.max(1) as f64;
         let val_loss = validation_loss(&mut engine, &params, &val_batches);
         // Without a validation split the training loss picks the best epoch.
         let score = if val_loss.is_nan() {
@@ -248,42 +277,32 @@ pub fn train(
         best_val: ck.best_val,
         chars_per_sec: run_tokens as f64 / run_train_secs.max(1e-9),
         seconds,
+        model_written: true,
     })
 }
 
 /// Quantizes the checkpoint's best weights and writes the model file atomically.
 pub fn write_model(out: &Path, ck: &Checkpoint) -> Result<()> {
-    let bytes = export_rnn(&ck.vocab, ck.dims(), &ck.best)?;
+    let bytes = crate::host_model::export_checkpoint(ck)?;
     crate::fsutil::write_atomic(out, &bytes)
 }
 
-/// The training batches of one epoch: the names in an order fixed by `(seed, epoch)`.
-pub fn epoch_batches(
-    seqs: &[(Vec<u16>, Vec<u16>)],
-    batch: usize,
-    seed: u64,
-    epoch: u32,
-) -> Vec<Batch> {
-    let mut order: Vec<usize> = (0..seqs.len()).collect();
+/// The training batches of one epoch: the examples in an order fixed by `(seed, epoch)`.
+pub fn epoch_batches(examples: &Examples, batch: usize, seed: u64, epoch: u32) -> Vec<Batch> {
+    let mut order: Vec<usize> = (0..examples.len()).collect();
     let epoch_seed = seed ^ (epoch as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     data::shuffle(&mut order, epoch_seed);
-    order
-        .chunks(batch)
-        .map(|idx| Batch::from_sequences(idx.iter().map(|&i| (&seqs[i].0[..], &seqs[i].1[..]))))
-        .collect()
+    order.chunks(batch).map(|idx| examples.batch(idx)).collect()
 }
 
-/// Batches of `names` in their order (for validation and evaluation).
+/// Batches of `names` in their order (for validation and evaluation of generation).
 pub fn batches_in_order(names: &[String], vocab: &Vocab<'_>, rows: usize) -> Vec<Batch> {
-    let seqs: Vec<_> = names.iter().map(|n| data::encode(n, vocab)).collect();
-    seqs.chunks(rows)
-        .map(|c| Batch::from_sequences(c.iter().map(|(i, t)| (&i[..], &t[..]))))
-        .collect()
+    Examples::names(names, vocab).batches_in_order(rows)
 }
 
-/// Mean NLL over the validation batches; NaN when there are none.
+/// Mean NLL per prediction over the validation batches; NaN when there are none.
 pub fn validation_loss(engine: &mut Engine, params: &[f32], batches: &[Batch]) -> f64 {
-    let tokens: usize = batches.iter().map(Batch::tokens).sum();
+    let tokens: usize = batches.iter().map(Batch::loss_count).sum();
     if tokens == 0 {
         return f64::NAN;
     }
@@ -330,9 +349,11 @@ mod tests {
 
     #[test]
     fn epoch_batches_cover_every_name_once_in_a_seeded_order() {
-        let seqs: Vec<_> = (0..10u16)
-            .map(|i| (vec![0, i + 2], vec![i + 2, 1]))
-            .collect();
+        let seqs = Examples::Generate(
+            (0..10u16)
+                .map(|i| (vec![0, i + 2], vec![i + 2, 1]))
+                .collect(),
+        );
         let b = epoch_batches(&seqs, 4, 1, 0);
         assert_eq!(b.iter().map(|b| b.rows).collect::<Vec<_>>(), vec![4, 4, 2]);
         let mut seen: Vec<u16> = b

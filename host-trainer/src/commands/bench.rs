@@ -3,14 +3,17 @@
 use std::time::Instant;
 
 use anyhow::{bail, Result};
+use micrornn::format::Task;
 use micrornn::generate::generate;
 use micrornn::rng::Rng;
 use micrornn::sampler::Settings;
 use micrornn_trainer::engine::{bench_train, init_params};
+use micrornn_trainer::host_model::float_weights;
 use micrornn_trainer::host_model::HostModel;
 use micrornn_trainer::params::Dims;
-use micrornn_trainer::quantize::export_rnn;
+use micrornn_trainer::quantize::export;
 use micrornn_trainer::train::thousands;
+use micrornn_trainer::train_config::TrainConfig;
 
 use crate::cli::BenchArgs;
 
@@ -20,9 +23,15 @@ pub fn run(a: BenchArgs) -> Result<()> {
     if !(a.seconds > 0.0 && a.seconds.is_finite()) || a.batch_size == 0 {
         bail!("--seconds and --batch-size must be positive");
     }
-    if a.hidden == 0 || a.hidden > micrornn::model::MAX_HIDDEN {
-        bail!("--hidden must be in 1..={}", micrornn::model::MAX_HIDDEN);
-    }
+    // The same limits as `train`.
+    let limits = TrainConfig {
+        cell: a.cell.into(),
+        layers: a.layers,
+        hidden: a.hidden,
+        embed: a.embed,
+        ..TrainConfig::default()
+    };
+    limits.validate()?;
     let threads = a
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -30,12 +39,27 @@ pub fn run(a: BenchArgs) -> Result<()> {
         bail!("--threads must be at least 1");
     }
     let dims = Dims {
-        vocab: AZ.len() + micrornn::vocab::SPECIALS,
-        hidden: a.hidden,
+        embed: a.embed,
+        ..Dims::generate(
+            a.cell.into(),
+            a.layers,
+            a.hidden,
+            AZ.len() + micrornn::vocab::SPECIALS,
+        )
     };
     println!(
-        "training: vanilla RNN, hidden {}, one-hot input, vocab {}, batch {}, {} thread(s), names of 3-16 tokens",
-        a.hidden, dims.vocab, a.batch_size, threads
+        "training: {:?}, {} layer(s), hidden {}, {}, vocab {}, batch {}, {} thread(s), names of 3-16 tokens",
+        dims.cell,
+        dims.layers,
+        a.hidden,
+        if a.embed == 0 {
+            "one-hot input".to_string()
+        } else {
+            format!("embedding {}", a.embed)
+        },
+        dims.vocab,
+        a.batch_size,
+        threads
     );
     let rate = bench_train(dims, threads, a.batch_size, a.seconds);
     println!(
@@ -47,7 +71,12 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let host = match &a.model {
         Some(p) => HostModel::open(p)?,
         None => {
-            let bytes = export_rnn(AZ, dims, &init_params(dims, 1))?;
+            if dims.task != Task::Generate {
+                println!("sampling: skipped (a classifier does not sample)");
+                return Ok(());
+            }
+            let params = init_params(dims, 1);
+            let bytes = export(&float_weights(dims, &params), dims.task, AZ, &[])?;
             HostModel::Quantized {
                 path: "untrained".into(),
                 bytes,

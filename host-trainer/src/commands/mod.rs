@@ -1,6 +1,7 @@
 //! One file per command.
 
 mod bench;
+mod classify;
 mod demo;
 mod device;
 mod emulate;
@@ -19,6 +20,7 @@ pub fn run(cmd: Command) -> Result<()> {
     match cmd {
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Classify(a) => classify::run(a),
         Command::Export(a) => export::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Generate(a) => generate::run(a),

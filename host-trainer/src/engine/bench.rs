@@ -2,6 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use micrornn::format::Task;
+
 use super::rng::SplitMix64;
 use super::{init_params, Adam, Engine};
 use crate::batch::Batch;
@@ -10,13 +12,15 @@ use crate::params::Dims;
 /// Throughput benchmark: predicted tokens per second of full training steps.
 ///
 /// Builds 16 random batches of `batch_rows` rows with name-like lengths of 3 to 16
-/// tokens (inputs start with token 0, targets end with token 1, fixed seed), runs
+/// tokens (inputs start with token 0, targets end with token 1, fixed seed; for a
+/// classify model, a random label per row instead of targets), runs
 /// a short warm-up, then timed [`Engine::loss_and_grad`] + [`Adam::update`] steps
 /// on `threads` threads for about `seconds`, cycling through the batches.
+/// Counts input tokens (the predicted characters of a generate model).
 pub fn bench_train(dims: Dims, threads: usize, batch_rows: usize, seconds: f64) -> f64 {
     let mut rng = SplitMix64::new(0x6d69_6372_6f72_6e6e);
     let batches: Vec<Batch> = (0..16)
-        .map(|_| name_like_batch(&mut rng, dims.vocab, batch_rows))
+        .map(|_| name_like_batch(&mut rng, dims, batch_rows))
         .collect();
     let mut params = init_params(dims, 1);
     let mut grad = vec![0.0; params.len()];
@@ -45,8 +49,10 @@ pub fn bench_train(dims: Dims, threads: usize, batch_rows: usize, seconds: f64) 
     tokens as f64 / begin.elapsed().as_secs_f64()
 }
 
-/// `rows` sequences of 3 to 16 tokens: `[0, c, c, ...]` -> `[c, c, ..., 1]`.
-fn name_like_batch(rng: &mut SplitMix64, vocab: usize, rows: usize) -> Batch {
+/// `rows` sequences of 3 to 16 tokens: `[0, c, c, ...]` -> `[c, c, ..., 1]` (generate)
+/// or a random label (classify).
+fn name_like_batch(rng: &mut SplitMix64, dims: Dims, rows: usize) -> Batch {
+    let vocab = dims.vocab;
     let (lo, hi) = if vocab > 2 { (2, vocab) } else { (0, vocab) };
     let seqs: Vec<(Vec<u16>, Vec<u16>)> = (0..rows)
         .map(|_| {
@@ -57,5 +63,14 @@ fn name_like_batch(rng: &mut SplitMix64, vocab: usize, rows: usize) -> Batch {
             (inputs, targets)
         })
         .collect();
-    Batch::from_sequences(seqs.iter().map(|(i, t)| (&i[..], &t[..])))
+    match dims.task {
+        Task::Generate => Batch::from_sequences(seqs.iter().map(|(i, t)| (&i[..], &t[..]))),
+        Task::Classify => {
+            let labels: Vec<u16> = seqs
+                .iter()
+                .map(|_| rng.range(0, dims.outputs) as u16)
+                .collect();
+            Batch::from_labelled(seqs.iter().zip(labels).map(|((i, _), l)| (&i[..], l)))
+        }
+    }
 }

@@ -1,56 +1,147 @@
-//! Forward pass over one shard: hidden states step by step, then logits for all tokens at once.
+//! Forward pass over one shard: per layer, the input terms of all tokens at once,
+//! then the recurrence step by step; then the output layer (`output.rs`).
 
+use micrornn::cell::FloatWeights;
+
+use super::cells::{self, saved_blocks, separate_recurrent};
 use super::gemm::{transpose, Backend, Mat, MatMut, Update};
-use super::math::tanh_in_place;
+use super::output;
 use super::shard::Shard;
-use crate::params::ParamsRef;
 
-/// Fills `s.hs` with the hidden state after every packed token and `s.z` with the logits.
+/// Fills every layer's states (`hs`) and saved values, and the logits `s.z`.
 ///
-/// Per step `t`: `hs[t] = tanh(w_in[x] + b_h + hs[t-1][..active[t]] @ w_hh^T)`, with
-/// `hs[-1] = 0`; then `z = hs @ w_out^T + b_out` over all `N` tokens in one product.
+/// Per layer `l`: `xp (N, G·H) = X @ w_x^T + b_x` over all `N` tokens (layer 0:
+/// a lookup in a per-batch table of its `V` possible rows; above: one product with
+/// layer `l - 1`'s states), then per step `t`:
+/// `rec = hs[t-1][..active[t]] @ w_h^T` and the cell's fused element-wise work
+/// (`cells.rs`). State before the first step: zero.
 ///
-/// First refreshes the shard's transposed copies of `w_hh` and `w_out` (the
-/// kernels want `B` operands with unit column stride). Each shard makes its own,
-/// in parallel, rather than one thread making shared copies before the others start.
-pub(crate) fn forward(backend: Backend, p: &ParamsRef<'_>, s: &mut Shard) {
-    let (h, v) = (s.dims.hidden, s.dims.vocab);
-    transpose(p.w_hh, h, h, &mut s.w_hh_t);
-    transpose(p.w_out, v, h, &mut s.w_out_t);
-    for t in 0..s.active.len() {
-        let (a, step) = (s.active[t], s.step(t));
-        let (past, rest) = s.hs.split_at_mut(step.start * h);
-        let cur = &mut rest[..a * h];
-        // Input projection (one row of w_in per one-hot token) plus bias.
-        for (row, &x) in cur.chunks_exact_mut(h).zip(&s.x[step]) {
-            let w_x = &p.w_in[x as usize * h..][..h];
-            for ((o, &wx), &b) in row.iter_mut().zip(w_x).zip(p.b_h) {
-                *o = wx + b;
-            }
+/// First refreshes the shard's transposed weight copies (the kernels want `B`
+/// operands with unit column stride); each shard makes its own, in parallel.
+pub(crate) fn forward(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard) {
+    let d = s.dims;
+    let (h, gh) = (d.hidden, d.gates() * d.hidden);
+    for (l, (layer, w)) in s.layers.iter_mut().zip(&p.layers).enumerate() {
+        transpose(w.w_h, gh, h, &mut layer.w_h_t);
+        if !layer.w_x_t.is_empty() {
+            transpose(w.w_x, gh, d.input_width(l), &mut layer.w_x_t);
         }
-        if t > 0 {
-            // hs_prev (a,H) @ w_hh^T (H,H) -> (a,H), added.
-            let prev = &past[s.start[t - 1] * h..][..a * h];
-            backend.matmul(
-                Mat::rows(prev, a, h),
-                Mat::rows(&s.w_hh_t, h, h),
-                MatMut::rows(cur, a, h),
-                Update::Add,
-            );
-        }
-        tanh_in_place(backend, cur);
     }
-    // hs (N,H) @ w_out^T (H,V) -> z (N,V), then + b_out per row.
+    transpose(p.w_out, d.outputs, h, &mut s.w_out_t);
+    for l in 0..d.layers {
+        input_terms(backend, p, s, l);
+        recurrence(backend, p, s, l);
+    }
+    output::forward(backend, p, s);
+}
+
+/// `s.xp (N, G·H) = X @ w_x^T + b_x` for layer `l` (`+ b_h` too unless the cell
+/// needs the recurrent term apart, see [`separate_recurrent`]).
+///
+/// Layer 0 reads one of `V` inputs per token, so its input terms are rows of a
+/// `(V, G·H)` table made once per batch: `w_x + b_x` (one-hot) or
+/// `emb @ w_x^T + b_x` (embedding), then looked up per token.
+fn input_terms(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard, l: usize) {
+    let d = s.dims;
     let n = s.tokens();
-    backend.matmul(
-        Mat::rows(&s.hs, n, h),
-        Mat::rows(&s.w_out_t, h, v),
-        MatMut::rows(&mut s.z, n, v),
-        Update::Write,
-    );
-    for row in s.z[..n * v].chunks_exact_mut(v) {
-        for (o, &b) in row.iter_mut().zip(p.b_out) {
-            *o += b;
+    let gh = d.gates() * d.hidden;
+    let w = &p.layers[l];
+    // The bias of the input terms: b_x, or b_x + b_h where the cell only needs x + a.
+    let bias = &mut s.bias[..];
+    bias.copy_from_slice(w.b_x);
+    if !separate_recurrent(d.cell) {
+        for (b, &bh) in bias.iter_mut().zip(w.b_h) {
+            *b += bh;
         }
+    }
+    let bias = &s.bias[..];
+    let xp = &mut s.xp[..n * gh];
+    if l > 0 {
+        for row in xp.chunks_exact_mut(gh) {
+            row.copy_from_slice(bias);
+        }
+        // hs (N,H) @ w_x^T (H,G·H) -> xp (N,G·H), added to the bias.
+        let h = d.hidden;
+        backend.matmul(
+            Mat::rows(&s.layers[l - 1].hs, n, h),
+            Mat::rows(&s.layers[l].w_x_t, h, gh),
+            MatMut::rows(xp, n, gh),
+            Update::Add,
+        );
+        return;
+    }
+    let table = &mut s.table[..];
+    if d.embed == 0 {
+        table.copy_from_slice(w.w_x);
+    } else {
+        // emb (V,E) @ w_x^T (E,G·H) -> table (V,G·H).
+        backend.matmul(
+            Mat::rows(p.emb, d.vocab, d.embed),
+            Mat::rows(&s.layers[0].w_x_t, d.embed, gh),
+            MatMut::rows(table, d.vocab, gh),
+            Update::Write,
+        );
+    }
+    for row in table.chunks_exact_mut(gh) {
+        for (t, &b) in row.iter_mut().zip(bias) {
+            *t += b;
+        }
+    }
+    for (row, &x) in xp.chunks_exact_mut(gh).zip(&s.x) {
+        row.copy_from_slice(&table[x as usize * gh..][..gh]);
+    }
+}
+
+/// Runs layer `l`'s recurrence over the steps, from `s.xp`.
+///
+/// Per step, the recurrent product goes to `s.rec` for the GRU, else straight onto
+/// the input terms in `s.xp`, which then hold the whole pre-activations.
+fn recurrence(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard, l: usize) {
+    let d = s.dims;
+    let (h, gh) = (d.hidden, d.gates() * d.hidden);
+    let sh = saved_blocks(d.cell) * h;
+    let separate = separate_recurrent(d.cell);
+    let b_h: &[f32] = if separate { p.layers[l].b_h } else { &[] };
+    let layer = &mut s.layers[l];
+    for t in 0..s.active.len() {
+        let (a, step) = (s.active[t], s.start[t]..s.start[t + 1]);
+        let (hs_past, hs_rest) = layer.hs.split_at_mut(step.start * h);
+        let (saved_past, saved_rest) = layer.saved.split_at_mut(step.start * sh);
+        let xp = &mut s.xp[step.start * gh..step.end * gh];
+        let (h_prev, saved_prev, rec): (&[f32], &[f32], &[f32]) = if t == 0 {
+            let rec = if separate { &s.zero[..a * gh] } else { &[] };
+            (&s.zero[..a * h], &s.zero[..a * sh], rec)
+        } else {
+            let prev = s.start[t - 1];
+            let h_prev = &hs_past[prev * h..][..a * h];
+            // h_prev (a,H) @ w_h^T (H,G·H) -> rec (a,G·H), or added onto xp.
+            let (out, update) = if separate {
+                (&mut s.rec[..a * gh], Update::Write)
+            } else {
+                (&mut xp[..], Update::Add)
+            };
+            backend.matmul(
+                Mat::rows(h_prev, a, h),
+                Mat::rows(&layer.w_h_t, h, gh),
+                MatMut::rows(out, a, gh),
+                update,
+            );
+            let rec = if separate { &s.rec[..a * gh] } else { &[] };
+            (h_prev, &saved_past[prev * sh..], rec)
+        };
+        cells::forward(
+            backend,
+            d.cell,
+            cells::Forward {
+                h,
+                xp,
+                rec,
+                b_h,
+                h_prev,
+                saved_prev,
+                h_new: &mut hs_rest[..a * h],
+                saved: &mut saved_rest[..a * sh],
+            },
+        );
     }
 }

@@ -1,5 +1,7 @@
 //! Element-wise math of the engine: fast `tanh` and `exp`, and the softmax cross-entropy.
 //!
+//! (`cells.rs` inlines `tanh` into its fused loops.)
+//!
 //! The approximations are branch-free straight-line `f32` code so the loops over
 //! slices vectorise; [`Backend::has_avx2_fma`](super::gemm::Backend) selects a copy
 //! of each loop compiled for AVX2 + FMA (8 lanes instead of 4).
@@ -77,18 +79,6 @@ pub(crate) fn exp(x: f32) -> f32 {
     }
 }
 
-/// Replaces every element of `xs` with its `tanh` ([`tanh`]).
-pub(crate) fn tanh_in_place(backend: Backend, xs: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if backend.has_avx2_fma() {
-        // Safety: the backend reports AVX2 + FMA only when the CPU has them.
-        unsafe { avx2::tanh_in_place(xs) };
-        return;
-    }
-    let _ = backend;
-    tanh_loop(xs);
-}
-
 /// Replaces every element of `xs` with its `exp` ([`exp`]).
 pub(crate) fn exp_in_place(backend: Backend, xs: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
@@ -102,13 +92,6 @@ pub(crate) fn exp_in_place(backend: Backend, xs: &mut [f32]) {
 }
 
 #[inline(always)]
-fn tanh_loop(xs: &mut [f32]) {
-    for x in xs {
-        *x = tanh(*x);
-    }
-}
-
-#[inline(always)]
 fn exp_loop(xs: &mut [f32]) {
     for x in xs {
         *x = exp(*x);
@@ -118,13 +101,6 @@ fn exp_loop(xs: &mut [f32]) {
 /// The element-wise loops compiled for AVX2 + FMA.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    /// # Safety
-    /// The CPU supports AVX2 and FMA.
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn tanh_in_place(xs: &mut [f32]) {
-        super::tanh_loop(xs)
-    }
-
     /// # Safety
     /// The CPU supports AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
@@ -207,10 +183,8 @@ mod tests {
         let mut worst = 0.0f64;
         let mut xs: Vec<f32> = (-200_000..=200_000).map(|i| i as f32 * 1e-4).collect();
         xs.extend([-100.0, -9.0, 9.0, 100.0, 1e-30, -1e-30, 0.0]);
-        let mut ys = xs.clone();
-        tanh_in_place(Backend::detect(), &mut ys);
-        for (&x, &y) in xs.iter().zip(&ys) {
-            assert_eq!(y, tanh(x), "vectorised tanh differs from scalar at {x}");
+        for &x in &xs {
+            let y = tanh(x);
             worst = worst.max((y as f64 - (x as f64).tanh()).abs());
         }
         assert!(worst < 1e-6, "tanh error {worst}");

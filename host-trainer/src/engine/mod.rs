@@ -1,15 +1,17 @@
-//! The batched training engine: loss and gradient of the vanilla RNN over a padded
-//! mini-batch, on a fixed number of threads, deterministically.
+//! The batched training engine: loss and gradient of a stacked recurrent network
+//! (RNN, GRU or LSTM cells; one-hot or embedded input; next-token or per-sequence
+//! output) over a padded mini-batch, on a fixed number of threads, deterministically.
 //!
 //! How a batch is computed ([`Engine::loss_and_grad`]):
 //! 1. the rows are split into one contiguous shard per thread, balanced by real
 //!    token count;
 //! 2. each shard packs its rows time-major without padding (`shard.rs`), runs the
-//!    forward pass (`forward.rs`: a `(rows, H) @ (H, H)` product per time step,
-//!    one big product for all logits), the softmax cross-entropy (`math.rs`) and
-//!    backpropagation through time (`backward.rs`: again one product per step, and
-//!    one big product each for `dw_out`, `dh` and `dw_hh`) into its own gradient
-//!    buffer;
+//!    forward pass (`forward.rs`: per layer one big product for the input terms of
+//!    all tokens, then a `(rows, H) @ (H, G·H)` product and the fused gate work of
+//!    `cells.rs` per time step; `output.rs`: one big product for all logits), the
+//!    softmax cross-entropy (`math.rs`) and backpropagation through time
+//!    (`backward.rs`: again one product per step and layer, and one big product
+//!    each for the weight gradients) into its own gradient buffer;
 //! 3. the shard gradients are summed in shard order.
 //!
 //! Every step of this is sequential within its shard, and the shards are fixed by
@@ -21,6 +23,7 @@ mod adam;
 mod aligned;
 mod backward;
 mod bench;
+mod cells;
 mod forward;
 mod gemm;
 #[cfg(target_arch = "x86_64")]
@@ -29,6 +32,9 @@ mod gemm_avx2;
 mod gemm_avx512;
 mod init;
 mod math;
+mod output;
+#[cfg(test)]
+mod reference;
 mod rng;
 mod shard;
 #[cfg(test)]
@@ -40,6 +46,8 @@ pub use adam::{clip_grad_norm, Adam};
 pub use bench::bench_train;
 pub use init::init_params;
 
+use micrornn::format::Task;
+
 use crate::batch::Batch;
 use crate::params::Dims;
 use gemm::Backend;
@@ -47,7 +55,7 @@ use shard::Shard;
 
 /// The training engine for one model size: a thread pool and reusable workspaces.
 ///
-/// Computes the masked mean cross-entropy of a batch and its gradient. The rows of
+/// Computes the mean cross-entropy of a batch and its gradient. The rows of
 /// a batch are split into contiguous shards, one per thread; each thread computes
 /// its shard's gradient into its own buffer and the buffers are summed in shard
 /// order, so results are bit-identical for the same thread count.
@@ -79,23 +87,17 @@ enum Pass {
 impl Engine {
     /// An engine for models of size `dims` using `threads` threads (at least 1).
     ///
-    /// Panics if `threads` is 0, a dimension is 0, the vocabulary exceeds the `u16`
-    /// token range, or the thread pool cannot be created.
+    /// Panics if `threads` is 0, the dimensions fail [`Dims::check`], or the thread
+    /// pool cannot be created.
     pub fn new(dims: Dims, threads: usize) -> Engine {
         Self::with_backend(dims, threads, Backend::detect())
     }
 
     fn with_backend(dims: Dims, threads: usize, backend: Backend) -> Engine {
         assert!(threads >= 1, "the engine needs at least one thread");
-        assert!(
-            dims.vocab >= 1 && dims.hidden >= 1,
-            "empty model dimensions {dims:?}"
-        );
-        assert!(
-            dims.vocab <= 1 << 16,
-            "vocabulary of {} exceeds u16 tokens",
-            dims.vocab
-        );
+        if let Err(e) = dims.check() {
+            panic!("{e}");
+        }
         let pool = (threads > 1).then(|| {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(threads - 1)
@@ -117,15 +119,18 @@ impl Engine {
         self.shards.len()
     }
 
-    /// Masked mean cross-entropy over the batch's real tokens, and its gradient.
+    /// Mean cross-entropy over the batch's predictions, and its gradient.
     ///
-    /// Writes into `grad` (overwritten, `param_count` long) the gradient of the
-    /// MEAN loss over `batch.tokens()`; returns the SUM of the per-token negative
-    /// log-likelihoods in nats, so callers can average across batches. A batch
-    /// without tokens gives 0 and a zero gradient.
+    /// The predictions are [`Batch::loss_count`] many: every real token (generate)
+    /// or every row's label (classify). Writes into `grad` (overwritten,
+    /// `param_count` long) the gradient of the MEAN loss over them; returns the SUM
+    /// of their negative log-likelihoods in nats, so callers can average across
+    /// batches. A batch without predictions gives 0 and a zero gradient.
     ///
     /// Panics if `params` or `grad` has the wrong length or the batch is malformed
-    /// (inconsistent sizes, a length beyond `steps`, a token outside the vocabulary).
+    /// (inconsistent sizes, a length beyond `steps`, a token outside the vocabulary,
+    /// labels missing for a classify model or present for a generate one, a label
+    /// outside the outputs).
     pub fn loss_and_grad(&mut self, params: &[f32], batch: &Batch, grad: &mut [f32]) -> f64 {
         assert_eq!(
             grad.len(),
@@ -143,16 +148,18 @@ impl Engine {
         loss
     }
 
-    /// Forward only: the sum of the negative log-likelihoods over the batch's real
-    /// tokens (for validation), on the engine's threads.
+    /// Forward only: the sum of the negative log-likelihoods over the batch's
+    /// predictions (for validation), on the engine's threads.
     ///
     /// Panics as [`Engine::loss_and_grad`].
     pub fn loss(&mut self, params: &[f32], batch: &Batch) -> f64 {
         self.run(params, batch, Pass::Loss)
     }
 
-    /// Forward only, on the calling thread: the logits of every position, `B * T * V`
-    /// long, row `n` step `t` at `((n * T) + t) * V`. Padding positions hold 0.
+    /// Forward only, on the calling thread: the logits of every prediction.
+    ///
+    /// Generate: `B * T * O` values, row `n` step `t` at `((n * T) + t) * O`.
+    /// Classify: `B * O` values, row `n` at `n * O`. Padding (and empty rows) hold 0.
     ///
     /// Panics as [`Engine::loss_and_grad`].
     pub fn logits(&mut self, params: &[f32], batch: &Batch) -> Vec<f32> {
@@ -161,13 +168,28 @@ impl Engine {
         let s = &mut self.shards[0];
         s.pack(batch, 0..batch.rows);
         forward::forward(self.backend, &p, s);
-        let v = self.dims.vocab;
-        let mut out = vec![0.0; batch.rows * batch.steps * v];
-        for t in 0..s.active.len() {
-            for (j, &row) in s.order[..s.active[t]].iter().enumerate() {
-                let src = (s.start[t] + j) * v;
-                let dst = (row * batch.steps + t) * v;
-                out[dst..dst + v].copy_from_slice(&s.z[src..src + v]);
+        let (o, task) = (self.dims.outputs, self.dims.task);
+        let per_row = if task == Task::Generate {
+            batch.steps
+        } else {
+            1
+        };
+        let mut out = vec![0.0; batch.rows * per_row * o];
+        let mut put = |src: usize, dst: usize| {
+            out[dst * o..][..o].copy_from_slice(&s.z[src * o..][..o]);
+        };
+        match task {
+            Task::Generate => {
+                for t in 0..s.active.len() {
+                    for (j, &row) in s.order[..s.active[t]].iter().enumerate() {
+                        put(s.start[t] + j, row * batch.steps + t);
+                    }
+                }
+            }
+            Task::Classify => {
+                for (j, &row) in s.order[..s.live_rows()].iter().enumerate() {
+                    put(j, row);
+                }
             }
         }
         out
@@ -180,7 +202,7 @@ impl Engine {
             self.dims.param_count(),
             "parameter vector length"
         );
-        validate(batch, self.dims.vocab);
+        validate(batch, &self.dims);
     }
 
     /// Runs every shard (in parallel) and returns the summed loss, in shard order.
@@ -195,17 +217,17 @@ impl Engine {
             ranges,
         } = self;
         let p = dims.split(params);
-        let grad_scale = (pass == Pass::Grad).then_some(1.0 / batch.tokens().max(1) as f32);
-        let (backend, vocab) = (*backend, dims.vocab);
+        let grad_scale = (pass == Pass::Grad).then_some(1.0 / batch.loss_count().max(1) as f32);
+        let (backend, outputs) = (*backend, dims.outputs);
         let work = |(s, rows): (&mut Shard, &Range<usize>)| {
             s.pack(batch, rows.clone());
             forward::forward(backend, &p, s);
-            let n = s.tokens();
+            let n = s.predictions();
             s.loss = math::softmax_xent(
                 backend,
                 &mut s.z,
                 &s.y[..n],
-                vocab,
+                outputs,
                 &mut s.scratch,
                 grad_scale,
             );
@@ -230,8 +252,9 @@ impl Engine {
     }
 }
 
-/// Panics unless `batch` is consistent and its tokens are below `vocab`.
-fn validate(batch: &Batch, vocab: usize) {
+/// Panics unless `batch` is consistent, its tokens are below the vocabulary and it
+/// has labels (below the outputs) exactly when the model classifies.
+fn validate(batch: &Batch, dims: &Dims) {
     let cells = batch.rows * batch.steps;
     assert_eq!(
         batch.inputs.len(),
@@ -239,15 +262,34 @@ fn validate(batch: &Batch, vocab: usize) {
         "batch inputs are not rows x steps"
     );
     assert_eq!(
-        batch.targets.len(),
-        cells,
-        "batch targets are not rows x steps"
-    );
-    assert_eq!(
         batch.lens.len(),
         batch.rows,
         "batch lens are not one per row"
     );
+    let generate = dims.task == Task::Generate;
+    if generate {
+        assert!(
+            batch.labels.is_empty(),
+            "a labelled batch given to a generate model"
+        );
+        assert_eq!(
+            batch.targets.len(),
+            cells,
+            "batch targets are not rows x steps"
+        );
+    } else {
+        assert_eq!(
+            batch.labels.len(),
+            batch.rows,
+            "a classify model needs one label per row"
+        );
+        assert!(
+            batch.labels.iter().all(|&l| (l as usize) < dims.outputs),
+            "a label outside the {} outputs",
+            dims.outputs
+        );
+    }
+    let vocab = dims.vocab;
     for (n, &len) in batch.lens.iter().enumerate() {
         assert!(
             len <= batch.steps,
@@ -255,10 +297,12 @@ fn validate(batch: &Batch, vocab: usize) {
             batch.steps
         );
         let real = n * batch.steps..n * batch.steps + len;
-        let max = batch.inputs[real.clone()]
-            .iter()
-            .chain(&batch.targets[real])
-            .max();
+        let targets = if generate {
+            &batch.targets[real.clone()]
+        } else {
+            &[]
+        };
+        let max = batch.inputs[real].iter().chain(targets).max();
         assert!(
             max.is_none_or(|&m| (m as usize) < vocab),
             "row {n} has a token outside the vocabulary of {vocab}"

@@ -26,6 +26,14 @@ impl SplitMix64 {
         (2.0 * u - 1.0) * a
     }
 
+    /// Standard normal (Box–Muller, one value per two draws).
+    pub(crate) fn normal(&mut self) -> f32 {
+        // u1 in (0, 1] so its logarithm is finite.
+        let u1 = ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64;
+        let u2 = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
+    }
+
     /// Uniform integer in `lo..hi` (`lo < hi`).
     pub(crate) fn range(&mut self, lo: usize, hi: usize) -> usize {
         lo + (self.next_u64() % (hi - lo) as u64) as usize

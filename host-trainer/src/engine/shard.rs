@@ -12,17 +12,43 @@
 //!   `active[t]` rows of block `t - 1`: the recurrent product of a step reads one
 //!   contiguous `(active[t], H)` matrix.
 //!
+//! Classify batches keep the same layout; the output layer reads the top layer's
+//! state at each row's last token (`last`).
+//!
 //! The buffers only grow: after the first batches no step allocates. The float
 //! buffers start on cache lines ([`Aligned`]), so do the rows the kernels load.
 
 use std::cmp::Reverse;
 use std::ops::Range;
 
+use micrornn::format::Task;
+
 use super::aligned::Aligned;
+use super::cells::saved_blocks;
 use crate::batch::Batch;
 use crate::params::Dims;
 
-/// A shard's layout and workspaces. Sizes: `N` = real tokens, `H` hidden, `V` vocabulary.
+/// Per-layer workspaces and weight copies. Sizes: `N` tokens, `G·H` gate rows,
+/// `S·H` saved values per token ([`saved_blocks`]), `In` the layer's input width.
+#[derive(Debug)]
+pub(crate) struct LayerBufs {
+    /// (N, H) state after each token.
+    pub hs: Aligned,
+    /// (N, S·H) what the backward pass needs of each token.
+    pub saved: Aligned,
+    /// (H, G·H) `w_h` transposed, refreshed by every forward pass.
+    pub w_h_t: Aligned,
+    /// (In, G·H) `w_x` transposed, refreshed by every forward pass; empty for a
+    /// one-hot layer 0 (a lookup table, no product).
+    pub w_x_t: Aligned,
+    /// (G·H, H) copy of `w_h`, refreshed by every backward pass.
+    pub w_h: Aligned,
+    /// (G·H, In) copy of `w_x`, refreshed by every backward pass; empty for one-hot.
+    pub w_x: Aligned,
+}
+
+/// A shard's layout and workspaces. Sizes: `N` = real tokens, `R` = rows with at
+/// least one token, `H` hidden, `G·H` gate rows, `E` embedding, `O` outputs.
 #[derive(Debug)]
 pub(crate) struct Shard {
     pub dims: Dims,
@@ -34,25 +60,41 @@ pub(crate) struct Shard {
     pub start: Vec<usize>,
     /// (N,) input token of each packed token.
     pub x: Vec<u16>,
-    /// (N,) target token of each packed token.
+    /// Targets of the output layer: (N,) next tokens (generate) or (R,) labels in
+    /// `order` (classify).
     pub y: Vec<u16>,
-    /// (N, H) hidden state after each token.
-    pub hs: Aligned,
-    /// (N - `active[0]`, H) hidden state before each token of steps >= 1.
+    /// (R,) classify: packed index of each row's last token, in `order`.
+    pub last: Vec<usize>,
+    /// One set of buffers per layer.
+    pub layers: Vec<LayerBufs>,
+    /// (V, G·H) layer 0's input term of each token (forward), then (backward) the
+    /// sum of the input-term gradients of each token.
+    pub table: Aligned,
+    /// (N, G·H) input terms of the current layer, then (backward) their gradient.
+    pub xp: Aligned,
+    /// (active[0], G·H) GRU: recurrent product of one step.
+    pub rec: Aligned,
+    /// (G·H,) the bias of the current layer's input terms.
+    pub bias: Vec<f32>,
+    /// (N, G·H) GRU: gradient of the recurrent pre-activations (empty otherwise).
+    pub da: Aligned,
+    /// Zeros, (active[0], max(G, S)·H): the state before the first step.
+    pub zero: Aligned,
+    /// (N - active[0], H) state before each token of steps >= 1.
     pub prev: Aligned,
-    /// (N, V) logits, then their gradient.
-    pub z: Aligned,
-    /// (N,) scratch for the cross-entropy.
-    pub scratch: Vec<f32>,
-    /// (N, H) gradient of the hidden states, then of the pre-activations.
+    /// (N, H) gradient of the current layer's states.
     pub dh: Aligned,
-    /// (H, H) copy of `w_hh`, refreshed by every backward pass.
-    pub w_hh: Aligned,
-    /// (V, H) copy of `w_out`, refreshed by every backward pass.
+    /// (N, H) LSTM: gradient of the cell states from the next step.
+    pub dc: Aligned,
+    /// (R, H) classify: top layer's state after each row's last token, then its gradient.
+    pub top: Aligned,
+    /// (N or R, O) logits, then their gradient.
+    pub z: Aligned,
+    /// (N or R,) scratch for the cross-entropy.
+    pub scratch: Vec<f32>,
+    /// (O, H) copy of `w_out`, refreshed by every backward pass.
     pub w_out: Aligned,
-    /// (H, H) `w_hh` transposed, refreshed by every forward pass.
-    pub w_hh_t: Aligned,
-    /// (H, V) `w_out` transposed, refreshed by every forward pass.
+    /// (H, O) `w_out` transposed, refreshed by every forward pass.
     pub w_out_t: Aligned,
     /// (param_count,) this shard's gradient.
     pub grad: Aligned,
@@ -63,7 +105,26 @@ pub(crate) struct Shard {
 impl Shard {
     /// Empty workspaces for a model of size `dims`.
     pub(crate) fn new(dims: Dims) -> Self {
-        let (h, v) = (dims.hidden, dims.vocab);
+        let (h, o) = (dims.hidden, dims.outputs);
+        let gh = dims.gates() * h;
+        let layers = (0..dims.layers)
+            .map(|l| {
+                // One-hot layer 0 is a table: no product, no copies.
+                let input = if l == 0 && dims.embed == 0 {
+                    0
+                } else {
+                    dims.input_width(l)
+                };
+                LayerBufs {
+                    hs: Aligned::default(),
+                    saved: Aligned::default(),
+                    w_h_t: Aligned::zeros(h * gh),
+                    w_x_t: Aligned::zeros(input * gh),
+                    w_h: Aligned::zeros(gh * h),
+                    w_x: Aligned::zeros(gh * input),
+                }
+            })
+            .collect();
         Shard {
             dims,
             order: Vec::new(),
@@ -71,15 +132,22 @@ impl Shard {
             start: vec![0],
             x: Vec::new(),
             y: Vec::new(),
-            hs: Aligned::default(),
+            last: Vec::new(),
+            layers,
+            table: Aligned::zeros(dims.vocab * dims.gates() * dims.hidden),
+            xp: Aligned::default(),
+            rec: Aligned::default(),
+            bias: vec![0.0; dims.gates() * dims.hidden],
+            da: Aligned::default(),
+            zero: Aligned::default(),
             prev: Aligned::default(),
+            dh: Aligned::default(),
+            dc: Aligned::default(),
+            top: Aligned::default(),
             z: Aligned::default(),
             scratch: Vec::new(),
-            dh: Aligned::default(),
-            w_hh: Aligned::zeros(h * h),
-            w_out: Aligned::zeros(v * h),
-            w_hh_t: Aligned::zeros(h * h),
-            w_out_t: Aligned::zeros(h * v),
+            w_out: Aligned::zeros(o * h),
+            w_out_t: Aligned::zeros(h * o),
             grad: Aligned::zeros(dims.param_count()),
             loss: 0.0,
         }
@@ -90,9 +158,17 @@ impl Shard {
         self.start[self.active.len()]
     }
 
-    /// Packed token range of step `t`.
-    pub(crate) fn step(&self, t: usize) -> Range<usize> {
-        self.start[t]..self.start[t + 1]
+    /// Number of rows with at least one token (`R`).
+    pub(crate) fn live_rows(&self) -> usize {
+        self.active.first().copied().unwrap_or(0)
+    }
+
+    /// Number of output-layer predictions: `N` (generate) or `R` (classify).
+    pub(crate) fn predictions(&self) -> usize {
+        match self.dims.task {
+            Task::Generate => self.tokens(),
+            Task::Classify => self.live_rows(),
+        }
     }
 
     /// Lays out rows `rows` of `batch` (already validated) and sizes the buffers.
@@ -116,19 +192,55 @@ impl Shard {
         }
         self.x.clear();
         self.y.clear();
+        self.last.clear();
         for t in 0..steps {
             for &r in &self.order[..self.active[t]] {
                 self.x.push(batch.inputs[r * batch.steps + t]);
-                self.y.push(batch.targets[r * batch.steps + t]);
+                if self.dims.task == Task::Generate {
+                    self.y.push(batch.targets[r * batch.steps + t]);
+                }
             }
         }
-        let (n, h, v) = (self.tokens(), self.dims.hidden, self.dims.vocab);
-        let first = self.active.first().copied().unwrap_or(0);
-        self.hs.resize(n * h);
-        self.prev.resize((n - first) * h);
-        self.z.resize(n * v);
-        self.scratch.resize(n, 0.0);
+        let live = self.live_rows();
+        if self.dims.task == Task::Classify {
+            for (j, &r) in self.order[..live].iter().enumerate() {
+                self.y.push(batch.labels[r]);
+                self.last.push(self.start[lens[r] - 1] + j);
+            }
+        }
+        let d = self.dims;
+        let (n, h, o) = (self.tokens(), d.hidden, d.outputs);
+        let (gh, sh) = (d.gates() * h, saved_blocks(d.cell) * h);
+        let rows = self.predictions();
+        for layer in &mut self.layers {
+            layer.hs.resize(n * h);
+            layer.saved.resize(n * sh);
+        }
+        self.xp.resize(n * gh);
+        self.rec.resize(live * gh);
+        self.da
+            .resize(if d.cell == micrornn::format::CellKind::Gru {
+                n * gh
+            } else {
+                0
+            });
+        self.zero.resize(live * gh.max(sh));
+        self.zero.fill(0.0);
+        self.prev.resize((n - live) * h);
         self.dh.resize(n * h);
+        self.dc
+            .resize(if d.cell == micrornn::format::CellKind::Lstm {
+                n * h
+            } else {
+                0
+            });
+        self.top.resize(if d.task == Task::Classify {
+            live * h
+        } else {
+            0
+        });
+        self.z.resize(rows * o);
+        self.scratch.resize(rows, 0.0);
         self.loss = 0.0;
     }
 }
@@ -136,6 +248,7 @@ impl Shard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use micrornn::format::CellKind;
 
     #[test]
     fn packs_time_major_longest_first() {
@@ -146,10 +259,7 @@ mod tests {
             (&[0, 8, 9], &[8, 9, 1]),
         ];
         let batch = Batch::from_sequences(rows);
-        let mut s = Shard::new(Dims {
-            vocab: 10,
-            hidden: 2,
-        });
+        let mut s = Shard::new(Dims::generate(CellKind::Rnn, 1, 2, 10));
         s.pack(&batch, 0..4);
         assert_eq!(s.order, vec![1, 3, 0, 2]);
         assert_eq!(s.active, vec![4, 3, 2]);
@@ -165,5 +275,23 @@ mod tests {
         );
         s.pack(&batch, 1..1);
         assert_eq!(s.tokens(), 0);
+    }
+
+    #[test]
+    fn classify_rows_point_at_their_last_token() {
+        let rows: [(&[u16], u16); 3] = [(&[0, 5], 2), (&[0, 6, 7], 1), (&[0], 0)];
+        let batch = Batch::from_labelled(rows);
+        let dims = Dims {
+            task: Task::Classify,
+            outputs: 3,
+            ..Dims::generate(CellKind::Gru, 2, 2, 10)
+        };
+        let mut s = Shard::new(dims);
+        s.pack(&batch, 0..3);
+        assert_eq!(s.order, vec![1, 0, 2]);
+        assert_eq!(s.start, vec![0, 3, 5, 6]);
+        assert_eq!(s.y, vec![1, 2, 0]);
+        assert_eq!(s.last, vec![5, 4, 2]);
+        assert_eq!((s.predictions(), s.z.len()), (3, 9));
     }
 }

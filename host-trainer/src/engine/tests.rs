@@ -1,39 +1,37 @@
-//! Engine tests against a plain f64 reference implementation of the model.
+//! Engine tests against the plain f64 reference implementation of the model (`reference.rs`).
 
+use micrornn::format::{CellKind, Task};
+
+use super::reference::reference;
 use super::rng::SplitMix64;
 use super::*;
 
-/// The model written as plainly as possible in f64: returns the summed NLL and the
-/// logits of every real position (`B * T * V`, padding left at 0).
-fn reference(dims: Dims, params: &[f64], batch: &Batch) -> (f64, Vec<f64>) {
-    let (h, v) = (dims.hidden, dims.vocab);
-    let (w_in, rest) = params.split_at(v * h);
-    let (w_hh, rest) = rest.split_at(h * h);
-    let (b_h, rest) = rest.split_at(h);
-    let (w_out, b_out) = rest.split_at(v * h);
-    let mut logits = vec![0.0; batch.rows * batch.steps * v];
-    let mut nll = 0.0;
-    for n in 0..batch.rows {
-        let mut state = vec![0.0f64; h];
-        for t in 0..batch.lens[n] {
-            let x = batch.inputs[n * batch.steps + t] as usize;
-            let y = batch.targets[n * batch.steps + t] as usize;
-            state = (0..h)
-                .map(|i| {
-                    let rec: f64 = (0..h).map(|j| w_hh[i * h + j] * state[j]).sum();
-                    (w_in[x * h + i] + rec + b_h[i]).tanh()
-                })
-                .collect();
-            let z = &mut logits[(n * batch.steps + t) * v..][..v];
-            for (o, zo) in z.iter_mut().enumerate() {
-                *zo = b_out[o] + (0..h).map(|i| w_out[o * h + i] * state[i]).sum::<f64>();
-            }
-            let max = z.iter().cloned().fold(f64::MIN, f64::max);
-            let lse = max + z.iter().map(|&zo| (zo - max).exp()).sum::<f64>().ln();
-            nll += lse - z[y];
-        }
+const CELLS: [CellKind; 3] = [CellKind::Rnn, CellKind::Gru, CellKind::Lstm];
+const TASKS: [Task; 2] = [Task::Generate, Task::Classify];
+
+/// Sizes of a test model; classify models get `outputs = 4`.
+fn dims(
+    cell: CellKind,
+    task: Task,
+    layers: usize,
+    hidden: usize,
+    embed: usize,
+    vocab: usize,
+) -> Dims {
+    Dims {
+        cell,
+        task,
+        layers,
+        hidden,
+        embed,
+        vocab,
+        outputs: if task == Task::Generate { vocab } else { 4 },
     }
-    (nll, logits)
+}
+
+/// A one-layer one-hot RNN for next-token prediction.
+fn rnn(hidden: usize, vocab: usize) -> Dims {
+    Dims::generate(CellKind::Rnn, 1, hidden, vocab)
 }
 
 /// Random parameters, larger than the initialisation so every path carries signal.
@@ -42,27 +40,32 @@ fn random_params(dims: Dims, seed: u64) -> Vec<f32> {
     (0..dims.param_count()).map(|_| rng.uniform(0.6)).collect()
 }
 
-/// A batch with rows of the given lengths (0 allowed), random tokens, padding at 0.
-fn random_batch(vocab: usize, lens: &[usize], seed: u64) -> Batch {
+/// A batch for `dims` with rows of the given lengths (0 allowed), random tokens
+/// (and labels for classify), padding at 0.
+fn random_batch(dims: Dims, lens: &[usize], seed: u64) -> Batch {
     let mut rng = SplitMix64::new(seed);
-    let seqs: Vec<(Vec<u16>, Vec<u16>)> = lens
-        .iter()
-        .map(|&len| {
-            let mut tok = || {
-                (0..len)
-                    .map(|_| rng.range(0, vocab) as u16)
-                    .collect::<Vec<u16>>()
-            };
-            (tok(), tok())
-        })
-        .collect();
-    Batch::from_sequences(seqs.iter().map(|(i, t)| (&i[..], &t[..])))
+    let vocab = dims.vocab;
+    let mut tokens =
+        |len: usize| -> Vec<u16> { (0..len).map(|_| rng.range(0, vocab) as u16).collect() };
+    let rows: Vec<(Vec<u16>, Vec<u16>)> =
+        lens.iter().map(|&len| (tokens(len), tokens(len))).collect();
+    match dims.task {
+        Task::Generate => Batch::from_sequences(rows.iter().map(|(i, t)| (&i[..], &t[..]))),
+        Task::Classify => Batch::from_labelled(
+            rows.iter()
+                .map(|(i, t)| (&i[..], t.first().map_or(0, |&l| l % dims.outputs as u16))),
+        ),
+    }
+}
+
+fn to_f64(params: &[f32]) -> Vec<f64> {
+    params.iter().map(|&x| x as f64).collect()
 }
 
 /// Central differences in f64 of the reference mean loss, for every parameter.
 fn numeric_gradient(dims: Dims, params: &[f32], batch: &Batch) -> Vec<f64> {
-    let tokens = batch.tokens() as f64;
-    let mut p: Vec<f64> = params.iter().map(|&x| x as f64).collect();
+    let count = batch.loss_count() as f64;
+    let mut p = to_f64(params);
     let eps = 1e-5;
     (0..p.len())
         .map(|i| {
@@ -72,42 +75,57 @@ fn numeric_gradient(dims: Dims, params: &[f32], batch: &Batch) -> Vec<f64> {
             p[i] = orig - eps;
             let down = reference(dims, &p, batch).0;
             p[i] = orig;
-            (up - down) / (2.0 * eps * tokens)
+            (up - down) / (2.0 * eps * count)
         })
         .collect()
 }
 
-/// Checks every element of every tensor of the analytic gradient against finite differences.
+/// The tensors of a flat vector in layout order, with names.
+fn named_tensors(dims: Dims, flat: &[f32]) -> Vec<(String, &[f32])> {
+    let p = dims.split(flat);
+    let mut out = vec![("emb".to_string(), p.emb)];
+    for (l, w) in p.layers[..dims.layers].iter().enumerate() {
+        for (name, t) in [
+            ("w_x", w.w_x),
+            ("b_x", w.b_x),
+            ("w_h", w.w_h),
+            ("b_h", w.b_h),
+        ] {
+            out.push((format!("layer {l} {name}"), t));
+        }
+    }
+    out.push(("w_out".into(), p.w_out));
+    out.push(("b_out".into(), p.b_out));
+    out
+}
+
+/// Checks every element of every tensor of the analytic gradient against finite
+/// differences, on every backend and on 1 and 2 threads.
 fn check_gradient(dims: Dims, lens: &[usize], seed: u64) {
     let params = random_params(dims, seed);
-    let batch = random_batch(dims.vocab, lens, seed + 1);
+    let batch = random_batch(dims, lens, seed + 1);
     let numeric = numeric_gradient(dims, &params, &batch);
-    let names = ["w_in", "w_hh", "b_h", "w_out", "b_out"];
+    let want_loss = reference(dims, &to_f64(&params), &batch).0;
     for backend in Backend::all() {
         for threads in [1, 2] {
             let mut engine = Engine::with_backend(dims, threads, backend);
             let mut grad = vec![f32::NAN; dims.param_count()];
             let loss = engine.loss_and_grad(&params, &batch, &mut grad);
-            let p64: Vec<f64> = params.iter().map(|&x| x as f64).collect();
-            let want_loss = reference(dims, &p64, &batch).0;
             assert!(
                 (loss - want_loss).abs() < 1e-5 * want_loss.max(1.0),
-                "loss {loss} vs {want_loss}"
+                "loss {loss} vs {want_loss} ({dims:?})"
             );
-            // Walk the five tensors in layout order.
-            let g = dims.split(&grad);
-            let tensors = [g.w_in, g.w_hh, g.b_h, g.w_out, g.b_out];
             let mut offset = 0;
-            for (name, tensor) in names.iter().zip(tensors) {
+            for (name, tensor) in named_tensors(dims, &grad) {
                 assert!(
-                    tensor.iter().any(|&x| x != 0.0),
-                    "{name} gradient is all zero"
+                    tensor.is_empty() || tensor.iter().any(|&x| x != 0.0),
+                    "{name} gradient is all zero ({dims:?})"
                 );
                 for (i, &a) in tensor.iter().enumerate() {
                     let n = numeric[offset + i];
                     assert!(
                         (a as f64 - n).abs() <= 3e-5 + 1e-3 * n.abs(),
-                        "{name}[{i}] analytic {a} vs numeric {n} ({backend:?}, {threads} threads)"
+                        "{name}[{i}] analytic {a} vs numeric {n} ({backend:?}, {threads} threads, {dims:?})"
                     );
                 }
                 offset += tensor.len();
@@ -117,164 +135,183 @@ fn check_gradient(dims: Dims, lens: &[usize], seed: u64) {
 }
 
 #[test]
-fn gradient_matches_finite_differences_tiny() {
-    // Padding in two rows, a one-step row.
-    check_gradient(
-        Dims {
-            vocab: 7,
-            hidden: 5,
-        },
-        &[4, 1, 3],
-        10,
-    );
-}
-
-#[test]
-fn gradient_matches_finite_differences_wider_than_a_tile() {
-    // H = 37: full 16-wide column tiles plus a masked edge, and row tiles of 6 plus remainders.
-    check_gradient(
-        Dims {
-            vocab: 19,
-            hidden: 37,
-        },
-        &[8, 3, 8, 1, 5, 7, 2, 8, 6],
-        20,
-    );
-}
-
-#[test]
-fn padding_does_not_affect_loss_or_gradient() {
-    let dims = Dims {
-        vocab: 9,
-        hidden: 20,
-    };
-    let params = random_params(dims, 3);
-    let batch = random_batch(dims.vocab, &[5, 2, 4, 1], 4);
-    let mut altered = batch.clone();
-    for n in 0..batch.rows {
-        for t in batch.lens[n]..batch.steps {
-            altered.inputs[n * batch.steps + t] = 7;
-            altered.targets[n * batch.steps + t] = 3;
-        }
-    }
-    assert_ne!(altered, batch);
-    for threads in [1, 2] {
-        let mut engine = Engine::new(dims, threads);
-        let (mut g1, mut g2) = (vec![0.0; dims.param_count()], vec![0.0; dims.param_count()]);
-        let l1 = engine.loss_and_grad(&params, &batch, &mut g1);
-        let l2 = engine.loss_and_grad(&params, &altered, &mut g2);
-        assert_eq!(l1.to_bits(), l2.to_bits());
-        assert_eq!(g1, g2);
-    }
-}
-
-#[test]
-fn threads_agree_and_each_count_is_deterministic() {
-    let dims = Dims {
-        vocab: 30,
-        hidden: 48,
-    };
-    let params = random_params(dims, 5);
-    let lens: Vec<usize> = (0..23).map(|i| 3 + (i * 7) % 14).collect();
-    let batch = random_batch(dims.vocab, &lens, 6);
-    let small = random_batch(dims.vocab, &[2, 9], 7);
-    let grad_of = |engine: &mut Engine, batch: &Batch| {
-        let mut g = vec![0.0; dims.param_count()];
-        let loss = engine.loss_and_grad(&params, batch, &mut g);
-        (loss, g)
-    };
-    let mut one = Engine::new(dims, 1);
-    let (l1, g1) = grad_of(&mut one, &batch);
-    for threads in [2, 3] {
-        let mut engine = Engine::new(dims, threads);
-        let (l, g) = grad_of(&mut engine, &batch);
-        assert!(
-            (l - l1).abs() < 1e-4,
-            "loss {l} vs {l1} with {threads} threads"
-        );
-        for (a, b) in g.iter().zip(&g1) {
-            assert!((a - b).abs() < 1e-5, "{a} vs {b} with {threads} threads");
-        }
-        // Same thread count: bit-identical, also after the workspaces served other shapes.
-        let _ = grad_of(&mut engine, &small);
-        let (l_again, g_again) = grad_of(&mut engine, &batch);
-        assert_eq!(l.to_bits(), l_again.to_bits());
-        assert_eq!(g, g_again);
-        let fresh = grad_of(&mut Engine::new(dims, threads), &batch);
-        assert_eq!((l.to_bits(), &g), (fresh.0.to_bits(), &fresh.1));
-        // The forward-only loss is the same number.
-        assert_eq!(engine.loss(&params, &batch).to_bits(), l.to_bits());
-    }
-    // More threads than rows: empty shards contribute nothing.
-    let (l_small, g_small) = grad_of(&mut Engine::new(dims, 1), &small);
-    let (l4, g4) = grad_of(&mut Engine::new(dims, 4), &small);
-    assert!((l4 - l_small).abs() < 1e-6);
-    assert!(g4.iter().zip(&g_small).all(|(a, b)| (a - b).abs() < 1e-6));
-}
-
-#[test]
-fn logits_match_the_reference_forward() {
-    for dims in [
-        Dims {
-            vocab: 30,
-            hidden: 128,
-        },
-        Dims {
-            vocab: 7,
-            hidden: 5,
-        },
-    ] {
-        let params = init_params(dims, 9);
-        let batch = random_batch(dims.vocab, &[16, 3, 0, 11, 16, 1, 7], 8);
-        let p64: Vec<f64> = params.iter().map(|&x| x as f64).collect();
-        let (_, want) = reference(dims, &p64, &batch);
-        for backend in Backend::all() {
-            let got = Engine::with_backend(dims, 2, backend).logits(&params, &batch);
-            assert_eq!(got.len(), want.len());
-            for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
-                assert!(
-                    (g as f64 - w).abs() < 1e-5,
-                    "logit {i}: {g} vs {w} ({backend:?}, {dims:?})"
-                );
+fn gradient_matches_finite_differences_for_every_cell_depth_input_and_task() {
+    // Padding in two rows, a one-step row; H = 3 exercises every kernel edge.
+    for cell in CELLS {
+        for task in TASKS {
+            for layers in [1, 2, 3] {
+                for embed in [0, 3] {
+                    check_gradient(dims(cell, task, layers, 3, embed, 5), &[4, 1, 3], 10);
+                }
             }
         }
     }
 }
 
 #[test]
-fn empty_batch_gives_zero() {
-    let dims = Dims {
-        vocab: 5,
-        hidden: 4,
-    };
-    let params = random_params(dims, 1);
-    let mut grad = vec![1.0; dims.param_count()];
-    let mut engine = Engine::new(dims, 2);
-    assert_eq!(
-        engine.loss_and_grad(&params, &random_batch(5, &[0, 0], 1), &mut grad),
-        0.0
+fn gradient_matches_finite_differences_wider_than_a_tile() {
+    // G·H = 76 and 57: a whole 64-wide AVX-512 tile plus edges, row tiles of 6 plus remainders.
+    let lens = [8, 3, 8, 1, 5, 7, 2, 8, 6];
+    check_gradient(
+        dims(CellKind::Lstm, Task::Generate, 1, 19, 0, 11),
+        &lens,
+        20,
     );
-    assert!(grad.iter().all(|&g| g == 0.0));
-    assert_eq!(engine.loss(&params, &Batch::default()), 0.0);
+    check_gradient(dims(CellKind::Gru, Task::Classify, 2, 19, 4, 11), &lens, 21);
+    check_gradient(rnn(37, 19), &lens, 22);
+}
+
+#[test]
+fn batched_forward_equals_the_plain_reference_for_every_combination() {
+    for cell in CELLS {
+        for task in TASKS {
+            for layers in [1, 2, 3] {
+                for embed in [0, 8] {
+                    let dims = dims(cell, task, layers, 32, embed, 12);
+                    let params = init_params(dims, 9);
+                    let batch = random_batch(dims, &[16, 3, 0, 11, 16, 1, 7, 9], 8);
+                    let (_, want) = reference(dims, &to_f64(&params), &batch);
+                    for backend in Backend::all() {
+                        let got = Engine::with_backend(dims, 2, backend).logits(&params, &batch);
+                        assert_eq!(got.len(), want.len());
+                        for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
+                            assert!(
+                                (g as f64 - w).abs() < 1e-5,
+                                "logit {i}: {g} vs {w} ({backend:?}, {dims:?})"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn logits_match_the_reference_at_full_size() {
+    let dims = dims(CellKind::Rnn, Task::Generate, 1, 128, 0, 30);
+    let params = init_params(dims, 9);
+    let batch = random_batch(dims, &[16, 3, 0, 11, 16, 1, 7], 8);
+    let (_, want) = reference(dims, &to_f64(&params), &batch);
+    for backend in Backend::all() {
+        let got = Engine::with_backend(dims, 2, backend).logits(&params, &batch);
+        for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                (g as f64 - w).abs() < 1e-5,
+                "logit {i}: {g} vs {w} ({backend:?})"
+            );
+        }
+    }
+}
+
+#[test]
+fn padding_does_not_affect_loss_or_gradient() {
+    for (cell, task) in [
+        (CellKind::Rnn, Task::Generate),
+        (CellKind::Lstm, Task::Classify),
+    ] {
+        let dims = dims(cell, task, 2, 20, 4, 9);
+        let params = random_params(dims, 3);
+        let batch = random_batch(dims, &[5, 2, 4, 1], 4);
+        let mut altered = batch.clone();
+        for n in 0..batch.rows {
+            for t in batch.lens[n]..batch.steps {
+                altered.inputs[n * batch.steps + t] = 7;
+                if task == Task::Generate {
+                    altered.targets[n * batch.steps + t] = 3;
+                }
+            }
+        }
+        assert_ne!(altered, batch);
+        for threads in [1, 2] {
+            let mut engine = Engine::new(dims, threads);
+            let (mut g1, mut g2) = (vec![0.0; dims.param_count()], vec![0.0; dims.param_count()]);
+            let l1 = engine.loss_and_grad(&params, &batch, &mut g1);
+            let l2 = engine.loss_and_grad(&params, &altered, &mut g2);
+            assert_eq!(l1.to_bits(), l2.to_bits());
+            assert_eq!(g1, g2);
+        }
+    }
+}
+
+#[test]
+fn threads_agree_and_each_count_is_deterministic() {
+    for dims in [
+        rnn(48, 30),
+        dims(CellKind::Gru, Task::Generate, 2, 24, 8, 30),
+        dims(CellKind::Lstm, Task::Classify, 2, 24, 8, 30),
+    ] {
+        let params = random_params(dims, 5);
+        let lens: Vec<usize> = (0..23).map(|i| 3 + (i * 7) % 14).collect();
+        let batch = random_batch(dims, &lens, 6);
+        let small = random_batch(dims, &[2, 9], 7);
+        let grad_of = |engine: &mut Engine, batch: &Batch| {
+            let mut g = vec![0.0; dims.param_count()];
+            let loss = engine.loss_and_grad(&params, batch, &mut g);
+            (loss, g)
+        };
+        let mut one = Engine::new(dims, 1);
+        let (l1, g1) = grad_of(&mut one, &batch);
+        for threads in [2, 3] {
+            let mut engine = Engine::new(dims, threads);
+            let (l, g) = grad_of(&mut engine, &batch);
+            assert!(
+                (l - l1).abs() < 1e-4,
+                "loss {l} vs {l1} with {threads} threads"
+            );
+            for (a, b) in g.iter().zip(&g1) {
+                assert!((a - b).abs() < 1e-5, "{a} vs {b} with {threads} threads");
+            }
+            // Same thread count: bit-identical, also after the workspaces served other shapes.
+            let _ = grad_of(&mut engine, &small);
+            let (l_again, g_again) = grad_of(&mut engine, &batch);
+            assert_eq!(l.to_bits(), l_again.to_bits());
+            assert_eq!(g, g_again);
+            let fresh = grad_of(&mut Engine::new(dims, threads), &batch);
+            assert_eq!((l.to_bits(), &g), (fresh.0.to_bits(), &fresh.1));
+            // The forward-only loss is the same number.
+            assert_eq!(engine.loss(&params, &batch).to_bits(), l.to_bits());
+        }
+        // More threads than rows: empty shards contribute nothing.
+        let (l_small, g_small) = grad_of(&mut Engine::new(dims, 1), &small);
+        let (l4, g4) = grad_of(&mut Engine::new(dims, 4), &small);
+        assert!((l4 - l_small).abs() < 1e-6);
+        assert!(g4.iter().zip(&g_small).all(|(a, b)| (a - b).abs() < 1e-6));
+    }
+}
+
+#[test]
+fn empty_batch_gives_zero() {
+    for task in TASKS {
+        let dims = dims(CellKind::Gru, task, 2, 4, 0, 5);
+        let params = random_params(dims, 1);
+        let mut grad = vec![1.0; dims.param_count()];
+        let mut engine = Engine::new(dims, 2);
+        let empty_rows = random_batch(dims, &[0, 0], 1);
+        assert_eq!(empty_rows.loss_count(), 0);
+        assert_eq!(engine.loss_and_grad(&params, &empty_rows, &mut grad), 0.0);
+        assert!(grad.iter().all(|&g| g == 0.0));
+        assert_eq!(engine.loss(&params, &Batch::default()), 0.0);
+    }
 }
 
 #[test]
 #[should_panic(expected = "outside the vocabulary")]
 fn tokens_outside_the_vocabulary_are_rejected() {
-    let dims = Dims {
-        vocab: 5,
-        hidden: 4,
-    };
-    let params = random_params(dims, 1);
-    Engine::new(dims, 1).loss(&params, &random_batch(6, &[40], 1));
+    let params = random_params(rnn(4, 5), 1);
+    Engine::new(rnn(4, 5), 1).loss(&params, &random_batch(rnn(4, 6), &[40], 1));
+}
+
+#[test]
+#[should_panic(expected = "one label per row")]
+fn a_classify_model_refuses_unlabelled_batches() {
+    let d = dims(CellKind::Rnn, Task::Classify, 1, 4, 0, 5);
+    let params = random_params(d, 1);
+    Engine::new(d, 1).loss(&params, &random_batch(rnn(4, 5), &[3], 1));
 }
 
 #[test]
 fn adam_steps_learn_a_tiny_batch() {
-    let dims = Dims {
-        vocab: 10,
-        hidden: 16,
-    };
     let seqs: [(&[u16], &[u16]); 4] = [
         (&[0, 2, 3, 4], &[2, 3, 4, 1]),
         (&[0, 5, 6], &[5, 6, 1]),
@@ -283,25 +320,56 @@ fn adam_steps_learn_a_tiny_batch() {
     ];
     let batch = Batch::from_sequences(seqs);
     let tokens = batch.tokens() as f64;
-    let mut params = init_params(dims, 2);
-    let mut grad = vec![0.0; params.len()];
-    let mut adam = Adam::new(params.len());
-    let mut engine = Engine::new(dims, 2);
-    let first = engine.loss(&params, &batch) / tokens;
-    for _ in 0..300 {
-        engine.loss_and_grad(&params, &batch, &mut grad);
-        clip_grad_norm(&mut grad, 5.0);
-        adam.update(&mut params, &grad, 0.02);
+    for cell in CELLS {
+        let dims = dims(cell, Task::Generate, 2, 16, 4, 10);
+        let mut params = init_params(dims, 2);
+        let mut grad = vec![0.0; params.len()];
+        let mut adam = Adam::new(params.len());
+        let mut engine = Engine::new(dims, 2);
+        let first = engine.loss(&params, &batch) / tokens;
+        for _ in 0..300 {
+            engine.loss_and_grad(&params, &batch, &mut grad);
+            clip_grad_norm(&mut grad, 5.0);
+            adam.update(&mut params, &grad, 0.02);
+        }
+        let last = engine.loss(&params, &batch) / tokens;
+        // Start near ln(10) = 2.3. The first token of each row is unpredictable (4 rows,
+        // 4 different first letters): the floor is 4 ln(4) / 16 = 0.347 nats per token;
+        // memorising everything else reaches it.
+        let floor = 4.0 * 4f64.ln() / tokens;
+        assert!(
+            first > 2.0 && last < floor + 0.03,
+            "{cell:?}: mean loss {first} -> {last}, floor {floor}"
+        );
     }
-    let last = engine.loss(&params, &batch) / tokens;
-    // Start near ln(10) = 2.3. The first token of each row is unpredictable (4 rows,
-    // 4 different first letters): the floor is 4 ln(4) / 16 = 0.347 nats per token;
-    // memorising everything else reaches it.
-    let floor = 4.0 * 4f64.ln() / tokens;
-    assert!(
-        first > 2.0 && last < floor + 0.03,
-        "mean loss {first} -> {last}, floor {floor}"
-    );
+}
+
+#[test]
+fn adam_steps_learn_to_classify() {
+    // The label is the row's last character: only memory of the whole row tells.
+    let rows: [(&[u16], u16); 6] = [
+        (&[0, 2, 3, 4], 0),
+        (&[0, 2, 3, 5], 1),
+        (&[0, 4, 4, 6, 2], 2),
+        (&[0, 3, 5], 1),
+        (&[0, 6], 2),
+        (&[0, 5, 5, 4], 0),
+    ];
+    let batch = Batch::from_labelled(rows);
+    for cell in CELLS {
+        let dims = dims(cell, Task::Classify, 1, 16, 4, 8);
+        let dims = Dims { outputs: 3, ..dims };
+        let mut params = init_params(dims, 3);
+        let mut grad = vec![0.0; params.len()];
+        let mut adam = Adam::new(params.len());
+        let mut engine = Engine::new(dims, 2);
+        for _ in 0..200 {
+            engine.loss_and_grad(&params, &batch, &mut grad);
+            adam.update(&mut params, &grad, 0.02);
+        }
+        let mean = engine.loss(&params, &batch) / batch.loss_count() as f64;
+        assert!(mean < 0.05, "{cell:?}: mean loss {mean}");
+    }
 }
 
 #[test]
@@ -319,45 +387,49 @@ fn rows_split_by_token_count() {
     assert_eq!(three, vec![0..0, 0..0, 0..0]);
 }
 
-/// Throughput on the target configuration; run with
+/// Throughput on the target configurations; run with
 /// `cargo test --release -p micrornn-trainer engine::tests::bench -- --ignored --nocapture`.
 #[test]
 #[ignore = "benchmark, several seconds"]
 fn bench_throughput() {
-    let dims = Dims {
-        vocab: 30,
-        hidden: 128,
-    };
-    for threads in [1, 2] {
-        let tps = bench_train(dims, threads, 64, 3.0);
-        println!("H=128 V=30 batch 64, {threads} thread(s): {tps:.0} tokens/s");
+    for dims in [
+        rnn(128, 30),
+        dims(CellKind::Gru, Task::Generate, 1, 128, 32, 30),
+        dims(CellKind::Lstm, Task::Generate, 1, 128, 32, 30),
+    ] {
+        for threads in [1, 2] {
+            let tps = bench_train(dims, threads, 64, 3.0);
+            println!("{dims:?} batch 64, {threads} thread(s): {tps:.0} tokens/s");
+        }
     }
 }
 
 #[test]
 fn every_backend_gives_the_same_gradient_at_full_size() {
     // H = 128: whole AVX-512 tiles, padded remainder rows, AVX2 edges for V = 30.
-    let dims = Dims {
-        vocab: 30,
-        hidden: 128,
-    };
-    let params = init_params(dims, 4);
-    let lens: Vec<usize> = (0..40).map(|i| 3 + (i * 5) % 14).collect();
-    let batch = random_batch(dims.vocab, &lens, 12);
-    let mut first: Option<(f64, Vec<f32>)> = None;
-    for backend in Backend::all() {
-        let mut grad = vec![0.0; dims.param_count()];
-        let loss = Engine::with_backend(dims, 2, backend).loss_and_grad(&params, &batch, &mut grad);
-        let (want_loss, want) = first.get_or_insert_with(|| (loss, grad.clone()));
-        assert!(
-            (loss - *want_loss).abs() < 1e-4,
-            "loss {loss} vs {want_loss} ({backend:?})"
-        );
-        for (i, (a, b)) in grad.iter().zip(want.iter()).enumerate() {
+    for dims in [
+        rnn(128, 30),
+        dims(CellKind::Lstm, Task::Generate, 2, 128, 32, 30),
+    ] {
+        let params = init_params(dims, 4);
+        let lens: Vec<usize> = (0..40).map(|i| 3 + (i * 5) % 14).collect();
+        let batch = random_batch(dims, &lens, 12);
+        let mut first: Option<(f64, Vec<f32>)> = None;
+        for backend in Backend::all() {
+            let mut grad = vec![0.0; dims.param_count()];
+            let loss =
+                Engine::with_backend(dims, 2, backend).loss_and_grad(&params, &batch, &mut grad);
+            let (want_loss, want) = first.get_or_insert_with(|| (loss, grad.clone()));
             assert!(
-                (a - b).abs() < 1e-6 + 1e-4 * b.abs(),
-                "{i}: {a} vs {b} ({backend:?})"
+                (loss - *want_loss).abs() < 1e-4,
+                "loss {loss} vs {want_loss} ({backend:?})"
             );
+            for (i, (a, b)) in grad.iter().zip(want.iter()).enumerate() {
+                assert!(
+                    (a - b).abs() < 1e-6 + 1e-4 * b.abs(),
+                    "{i}: {a} vs {b} ({backend:?})"
+                );
+            }
         }
     }
 }
