@@ -25,6 +25,18 @@ pub fn small_names(dir: &Path, n: usize, step: usize) -> PathBuf {
     path
 }
 
+/// Writes every `step`-th row of the data set (up to `n` rows, with its header) to
+/// `dir/labelled.csv`: labelled names for classifiers.
+pub fn small_labelled(dir: &Path, n: usize, step: usize) -> PathBuf {
+    let text = std::fs::read_to_string(names_csv()).expect("data/names.csv");
+    let mut lines = text.lines();
+    let header = lines.next().expect("a header");
+    let rows: Vec<&str> = lines.step_by(step).take(n).collect();
+    let path = dir.join("labelled.csv");
+    std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+    path
+}
+
 /// A small, fast training configuration.
 pub fn tiny_config(seed: u64, threads: usize, epochs: u32) -> TrainConfig {
     TrainConfig {

@@ -5,12 +5,15 @@
 use std::path::Path;
 use std::time::Duration;
 
+use micrornn::format::{CellKind, Task};
 use micrornn::sampler::Settings;
-use micrornn_tests::{small_names, tiny_config, train_tiny};
+use micrornn_tests::{small_labelled, small_names, tiny_config, train_tiny};
 use micrornn_trainer::boards::{BoardKind, BoardSpec};
 use micrornn_trainer::client::DeviceClient;
 use micrornn_trainer::emulator::{build_firmware, Emulator};
-use micrornn_trainer::host_model::generate_names;
+use micrornn_trainer::eval_classify::classify_names;
+use micrornn_trainer::host_model::{generate_names, HostModel};
+use micrornn_trainer::labelled::load_labelled;
 use micrornn_trainer::train_config::TrainConfig;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -28,22 +31,18 @@ fn boot(spec: &BoardSpec, model: Option<&Path>) -> (Emulator, DeviceClient) {
     (emu, client)
 }
 
-fn parity_on(board: BoardKind, hidden: usize) {
+/// Trains `config` on a few thousand names, boots `board` with it and checks `gen` with
+/// default and with non-default settings against the host, byte for byte.
+fn parity_on(board: BoardKind, config: TrainConfig, banner: &str) {
     let spec = board.spec();
     let dir = tempfile::tempdir().unwrap();
     let data = small_names(dir.path(), 3000, 27);
-    let config = TrainConfig {
-        hidden,
-        ..tiny_config(5, 2, 2)
-    };
     let (paths, _) = train_tiny(dir.path(), "m", &data, config);
     let bytes = std::fs::read(&paths.out).unwrap();
     spec.check_fits(&bytes).unwrap();
     let (_emu, mut dev) = boot(&spec, Some(&paths.out));
     assert!(
-        dev.banner
-            .iter()
-            .any(|l| l.starts_with(&format!("model rnn hidden {hidden} layers 1 "))),
+        dev.banner.iter().any(|l| l.starts_with(banner)),
         "{:?}",
         dev.banner
     );
@@ -75,16 +74,128 @@ fn parity_on(board: BoardKind, hidden: usize) {
         dev.command("gen 3 seed=1").unwrap(),
         host_names(&bytes, 1, &Settings::default(), "", 3)
     );
+    // A generator has no labels.
+    let e = dev.command("classify anna").unwrap_err().to_string();
+    assert!(e.contains("classify needs a classifier"), "{e}");
+}
+
+fn rnn(hidden: usize) -> TrainConfig {
+    TrainConfig {
+        hidden,
+        ..tiny_config(5, 2, 2)
+    }
+}
+
+fn gru_2_layers() -> TrainConfig {
+    TrainConfig {
+        cell: CellKind::Gru,
+        layers: 2,
+        hidden: 32,
+        embed: 8,
+        ..tiny_config(5, 2, 1)
+    }
+}
+
+fn lstm() -> TrainConfig {
+    TrainConfig {
+        cell: CellKind::Lstm,
+        hidden: 48,
+        ..tiny_config(5, 2, 1)
+    }
 }
 
 #[test]
 fn mps2_an386_names_match_the_host() {
-    parity_on(BoardKind::Mps2An386, 64);
+    parity_on(
+        BoardKind::Mps2An386,
+        rnn(64),
+        "model rnn hidden 64 layers 1 ",
+    );
 }
 
 #[test]
 fn microbit_names_match_the_host() {
-    parity_on(BoardKind::Microbit, 64);
+    parity_on(
+        BoardKind::Microbit,
+        rnn(64),
+        "model rnn hidden 64 layers 1 ",
+    );
+}
+
+#[test]
+fn mps2_an386_gru_and_lstm_names_match_the_host() {
+    let b = BoardKind::Mps2An386;
+    parity_on(b, gru_2_layers(), "model gru hidden 32 layers 2 generate");
+    parity_on(b, lstm(), "model lstm hidden 48 layers 1 generate");
+}
+
+#[test]
+fn microbit_gru_and_lstm_names_match_the_host() {
+    let b = BoardKind::Microbit;
+    parity_on(b, gru_2_layers(), "model gru hidden 32 layers 2 generate");
+    parity_on(b, lstm(), "model lstm hidden 48 layers 1 generate");
+}
+
+/// A GRU classifier: `classify` over the serial line gives the host's label and
+/// probability digits for every name, and the same errors.
+fn classify_on(board: BoardKind) {
+    let spec = board.spec();
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_labelled(dir.path(), 4000, 23);
+    let config = TrainConfig {
+        task: Task::Classify,
+        cell: CellKind::Gru,
+        hidden: 32,
+        embed: 8,
+        ..tiny_config(3, 2, 2)
+    };
+    let (paths, _) = train_tiny(dir.path(), "c", &data, config);
+    let bytes = std::fs::read(&paths.out).unwrap();
+    spec.check_fits(&bytes).unwrap();
+    let (_emu, mut dev) = boot(&spec, Some(&paths.out));
+    assert!(
+        dev.banner
+            .iter()
+            .any(|l| l.starts_with("model gru hidden 32 layers 1 classify")),
+        "{:?}",
+        dev.banner
+    );
+    let host = HostModel::open(&paths.out).unwrap();
+    let labels = host.labels();
+    let val = load_labelled(&paths.val_file(Task::Classify), "gender", None, None).unwrap();
+    let names = &val.names[..val.names.len().min(120)];
+    let answers = classify_names(&host, names).unwrap();
+    let want: Vec<String> = names
+        .iter()
+        .zip(&answers)
+        .map(|(n, (v, _))| format!("{n} {} {}", labels[v.label], v.prob_str(&mut [0; 6])))
+        .collect();
+    let mut got = Vec::new();
+    for chunk in names.chunks(8) {
+        got.extend(
+            dev.command(&format!("classify {}", chunk.join(" ")))
+                .unwrap(),
+        );
+    }
+    assert_eq!(got, want);
+    // Characters outside the vocabulary: the same error on both sides, and no answer.
+    let e = dev.command("classify anna j0hn").unwrap_err().to_string();
+    assert!(e.contains("character '0' is not in the vocabulary"), "{e}");
+    let host_err = classify_names(&host, &["j0hn".to_string()]).unwrap_err();
+    assert!(format!("{host_err:#}").contains("character '0' is not in the vocabulary"));
+    let e = dev.command("gen 1").unwrap_err().to_string();
+    assert!(e.contains("this model is a classifier"), "{e}");
+    assert_eq!(dev.command("classify anna").unwrap().len(), 1);
+}
+
+#[test]
+fn mps2_an386_classifies_like_the_host() {
+    classify_on(BoardKind::Mps2An386);
+}
+
+#[test]
+fn microbit_classifies_like_the_host() {
+    classify_on(BoardKind::Microbit);
 }
 
 /// Boots with `partition` bytes as the model and checks the boot banner and `gen` both
