@@ -77,7 +77,10 @@ fn trained() -> &'static (PathBuf, PathBuf) {
 
 #[test]
 fn help_for_every_command() {
-    for cmd in ["train", "eval", "export", "inspect", "generate", "bench"] {
+    for cmd in [
+        "train", "eval", "classify", "export", "inspect", "generate", "bench", "device", "emulate",
+        "demo",
+    ] {
         let o = micrornn(&[cmd, "--help"]);
         assert!(
             o.status.success() && stdout(&o).contains("Usage: micrornn"),
@@ -300,4 +303,136 @@ fn bad_flag_values_are_refused_by_the_parser() {
     assert_clean_error(&o, "--hidden");
     assert_clean_error(&micrornn(&["bench", "--threads", "0"]), "--threads");
     assert_clean_error(&micrornn(&["bench", "--hidden", "100000"]), "--hidden");
+}
+
+/// A small GRU classifier trained once: (folder, model.mrnn).
+fn classifier() -> &'static (PathBuf, PathBuf) {
+    static DIR: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let (dir, _) = trained();
+        let out = dir.join("c.mrnn");
+        let o = micrornn(&[
+            "train",
+            "--task",
+            "classify",
+            "--data",
+            dir.join("names.csv").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--hidden",
+            "16",
+            "--embed",
+            "4",
+            "--epochs",
+            "2",
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text = stdout(&o);
+        assert!(
+            text.contains("training gru: 1 layer(s), hidden 16, embedding 4")
+                && text.contains("nats/name"),
+            "{text}"
+        );
+        (dir.clone(), out)
+    })
+}
+
+#[test]
+fn classify_eval_and_inspect_a_classifier() {
+    let (dir, model) = classifier();
+    let m = model.to_str().unwrap();
+    let o = micrornn(&["classify", "--model", m, "anna", "john"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<String> = stdout(&o).lines().map(String::from).collect();
+    assert_eq!(lines.len(), 2);
+    for (line, name) in lines.iter().zip(["anna", "john"]) {
+        let w: Vec<&str> = line.split(' ').collect();
+        assert_eq!(w.len(), 3, "{line}");
+        assert_eq!(w[0], name);
+        assert!(w[1] == "F" || w[1] == "M", "{line}");
+        let p: f64 = w[2].parse().unwrap();
+        assert!((0.5..=1.0).contains(&p) && w[2].len() == 6, "{line}");
+    }
+    // The float checkpoint classifies too, with its own digits.
+    let ckpt = dir.join("c.ckpt");
+    let o = micrornn(&["classify", "--model", ckpt.to_str().unwrap(), "anna"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let val = dir.join("c.val.csv");
+    assert!(std::fs::read_to_string(&val)
+        .unwrap()
+        .starts_with("name,gender,count\n"));
+    let o = micrornn(&[
+        "eval",
+        "--model",
+        m,
+        "--data",
+        val.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let acc = v["accuracy"].as_f64().unwrap();
+    assert!(acc > 0.63, "better than the majority class: {v}");
+    assert!(
+        (0.0..=1.0).contains(&v["weighted_accuracy"].as_f64().unwrap()),
+        "{v}"
+    );
+    assert!(v["xent"].as_f64().unwrap() < 0.69, "{v}");
+
+    let o = micrornn(&["inspect", m]);
+    let text = stdout(&o);
+    assert!(
+        text.contains("cell            gru, 1 layer(s), task classify")
+            && text.contains("labels          F, M (2)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn classifier_errors_are_clean() {
+    let (dir, model) = classifier();
+    let m = model.to_str().unwrap();
+    let o = micrornn(&["classify", "--model", m, "anna", "j0hn"]);
+    assert_clean_error(&o, "\"j0hn\": character '0' is not in the vocabulary");
+    assert!(stdout(&o).is_empty(), "no answer before the error");
+    let o = micrornn(&["generate", "--model", m]);
+    assert_clean_error(&o, "classifier");
+    let (_, generator) = trained();
+    let o = micrornn(&["classify", "--model", generator.to_str().unwrap(), "anna"]);
+    assert_clean_error(&o, "classify needs a classifier");
+    let o = micrornn(&["classify", "--model", m]);
+    assert_eq!(o.status.code(), Some(2), "a name is required");
+    // A CSV without the label column.
+    let data = dir.join("nolabel.csv");
+    std::fs::write(&data, "name,count\nanna,3\nbob,4\n").unwrap();
+    let o = micrornn(&[
+        "train",
+        "--task",
+        "classify",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        dir.join("x.mrnn").to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--quiet",
+    ]);
+    assert_clean_error(&o, "no `gender` column");
+    // One label only.
+    std::fs::write(&data, "name,gender\nanna,F\nbella,F\n").unwrap();
+    let o = micrornn(&[
+        "train",
+        "--task",
+        "classify",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        dir.join("x.mrnn").to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--quiet",
+    ]);
+    assert_clean_error(&o, "a classifier needs at least 2");
 }

@@ -54,8 +54,10 @@ pub fn run(a: InspectArgs) -> Result<()> {
         println!("as .mrnn        {} bytes", bytes.len());
     }
     println!(
-        "cell            {:?}, {} layer(s), task {:?}",
-        c.cell, c.layers, c.task
+        "cell            {}, {} layer(s), task {}",
+        info["cell"].as_str().unwrap_or("?"),
+        c.layers,
+        info["task"].as_str().unwrap_or("?")
     );
     println!("hidden          {}", c.hidden);
     println!(
@@ -72,7 +74,7 @@ pub fn run(a: InspectArgs) -> Result<()> {
         m.vocab.chars()
     );
     if !labels.is_empty() {
-        println!("labels          {} : {}", labels.len(), labels.join(", "));
+        println!("labels          {} ({})", labels.join(", "), labels.len());
     }
     println!("parameters      {}", m.param_count());
     println!(
