@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use crate::text::{hex, Fmt, Text};
+
 /// Result alias used across the crate.
 pub type Result<T> = core::result::Result<T, Error>;
 
@@ -143,86 +145,136 @@ pub enum Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = Fmt(f, Ok(()));
+        self.write_to(&mut out);
+        out.1
+    }
+}
+
+impl Error {
+    /// Writes the one-line message (the `Display` text) to `t`, without `core::fmt`.
+    pub fn write_to(&self, t: &mut impl Text) {
+        let n = |x: usize| x as u64;
         match *self {
             Error::Truncated { needed, got } => {
-                write!(f, "truncated model: needs {needed} bytes, has {got}")
+                t.s("truncated model: needs ")
+                    .n(n(needed))
+                    .s(" bytes, has ")
+                    .n(n(got));
             }
-            Error::BadMagic => write!(f, "not a micrornn model (bad magic, expected \"MRNN\")"),
+            Error::BadMagic => t.str("not a micrornn model (bad magic, expected \"MRNN\")"),
             Error::UnsupportedVersion { found } => {
-                write!(f, "unsupported model format version {found}")
+                t.s("unsupported model format version ").n(found as u64);
             }
             Error::BadFlags { found } => {
-                write!(f, "reserved header flags are {found:#06x}, expected 0")
+                t.s("reserved header flags are ")
+                    .hex(found as u32, 4)
+                    .s(", expected 0");
             }
-            Error::CrcMismatch { stored, computed } => write!(
-                f,
-                "model is damaged: CRC-32 is {computed:#010x}, file says {stored:#010x}"
-            ),
-            Error::Malformed => write!(f, "model body does not decode"),
-            Error::TrailingBytes => write!(f, "model body has trailing bytes"),
-            Error::UnsupportedCell => write!(f, "cell kind not supported by this build"),
-            Error::UnsupportedTask => write!(f, "task not supported by this build"),
+            Error::CrcMismatch { stored, computed } => {
+                t.s("model is damaged: CRC-32 is ")
+                    .hex(computed, 8)
+                    .s(", file says ")
+                    .hex(stored, 8);
+            }
+            Error::Malformed => t.str("model body does not decode"),
+            Error::TrailingBytes => t.str("model body has trailing bytes"),
+            Error::UnsupportedCell => t.str("cell kind not supported by this build"),
+            Error::UnsupportedTask => t.str("task not supported by this build"),
             Error::WrongTask(crate::format::Task::Classify) => {
-                write!(f, "this model is a classifier: use classify NAME")
+                t.str("this model is a classifier: use classify NAME")
             }
             Error::WrongTask(crate::format::Task::Generate) => {
-                write!(f, "this model generates names: classify needs a classifier")
+                t.str("this model generates names: classify needs a classifier")
             }
-            Error::BadVocab { reason } => write!(f, "bad vocabulary: {reason}"),
-            Error::BadLabels { reason } => write!(f, "bad labels: {reason}"),
+            Error::BadVocab { reason } => t.s("bad vocabulary: ").str(reason),
+            Error::BadLabels { reason } => t.s("bad labels: ").str(reason),
             Error::DimensionOutOfRange { what, value, max } => {
-                write!(f, "{what} is {value}, supported range is 1..={max}")
+                t.s(what)
+                    .s(" is ")
+                    .n(n(value))
+                    .s(", supported range is 1..=")
+                    .n(n(max));
             }
             Error::TensorCount { expected, found } => {
-                write!(f, "model has {found} tensors, its cell needs {expected}")
+                t.s("model has ")
+                    .n(n(found))
+                    .s(" tensors, its cell needs ")
+                    .n(n(expected));
             }
             Error::ShapeMismatch {
                 tensor,
                 expected,
                 found,
-            } => write!(
-                f,
-                "tensor {tensor} is {}x{}, configuration needs {}x{}",
-                found.0, found.1, expected.0, expected.1
-            ),
+            } => {
+                t.s("tensor ")
+                    .s(tensor)
+                    .s(" is ")
+                    .n(n(found.0))
+                    .s("x")
+                    .n(n(found.1));
+                t.s(", configuration needs ")
+                    .n(n(expected.0))
+                    .s("x")
+                    .n(n(expected.1));
+            }
             Error::SpanLength {
                 tensor,
                 field,
                 expected,
                 found,
-            } => write!(
-                f,
-                "tensor {tensor} {field}: {found} bytes, its shape needs {expected}"
-            ),
+            } => {
+                t.s("tensor ").s(tensor).s(" ").s(field).s(": ").n(n(found));
+                t.s(" bytes, its shape needs ").n(n(expected));
+            }
             Error::SpanOutOfRange {
                 tensor,
                 field,
                 end,
                 len,
-            } => write!(
-                f,
-                "tensor {tensor} {field}: ends at byte {end}, data block has {len}"
-            ),
-            Error::BadScale { tensor, row } => write!(f, "tensor {tensor} row {row}: bad scale"),
+            } => {
+                t.s("tensor ")
+                    .s(tensor)
+                    .s(" ")
+                    .s(field)
+                    .s(": ends at byte ");
+                t.n(n(end)).s(", data block has ").n(n(len));
+            }
+            Error::BadScale { tensor, row } => {
+                t.s("tensor ")
+                    .s(tensor)
+                    .s(" row ")
+                    .n(n(row))
+                    .s(": bad scale");
+            }
             Error::BufferTooSmall {
                 what,
                 needed,
                 capacity,
             } => {
-                write!(
-                    f,
-                    "{what} too small: model needs {needed}, capacity is {capacity}"
-                )
+                t.s(what)
+                    .s(" too small: model needs ")
+                    .n(n(needed))
+                    .s(", capacity is ")
+                    .n(n(capacity));
             }
-            // `{:?}` would pull Unicode escape tables into the firmware: print controls as U+XXXX.
+            // Controls as U+XXXX (as `{:?}` would escape them, without its Unicode tables).
             Error::UnknownChar { ch } if ch.is_control() => {
-                write!(f, "character U+{:04X} is not in the vocabulary", ch as u32)
+                let mut buf = [0; 8];
+                t.s("character U+")
+                    .s(hex(ch as u32, 4, true, &mut buf))
+                    .s(" is not in the vocabulary");
             }
-            Error::UnknownChar { ch } => write!(f, "character '{ch}' is not in the vocabulary"),
+            Error::UnknownChar { ch } => {
+                t.s("character '").c(ch).s("' is not in the vocabulary");
+            }
             Error::PrefixTooLong { len, max } => {
-                write!(f, "prefix has {len} characters, maximum length is {max}")
+                t.s("prefix has ")
+                    .n(n(len))
+                    .s(" characters, maximum length is ")
+                    .n(n(max));
             }
-            Error::BadSetting { what } => write!(f, "bad setting: {what}"),
+            Error::BadSetting { what } => t.s("bad setting: ").str(what),
         }
     }
 }
