@@ -14,7 +14,10 @@ use crate::board::current;
 fn panic(info: &core::panic::PanicInfo) -> ! {
     cortex_m::interrupt::disable();
     let mut out = Console;
-    let _ = core::fmt::write(&mut out, format_args!("\r\npanic: {}", info.message()));
+    // The message only when it is plain text: formatting one would keep `core::fmt` in
+    // the firmware for reports that should never be seen (the location says where).
+    out.s("\r\npanic: ")
+        .str(info.message().as_str().unwrap_or("(formatted)"));
     if let Some(at) = info.location() {
         out.s(" at ").s(at.file()).s(":").n(at.line() as u64);
     }
@@ -99,20 +102,12 @@ fn halt() -> ! {
     }
 }
 
-/// The board's UART, (re)initialized, as a text sink for the fault reports (also a
-/// `core::fmt` one, for panic messages).
+/// The board's UART, (re)initialized, as a text sink for the fault reports.
 struct Console;
 
 impl Text for Console {
     fn str(&mut self, s: &str) {
         let mut uart = current::Uart::init();
         let _ = embedded_io::Write::write_all(&mut uart, s.as_bytes());
-    }
-}
-
-impl core::fmt::Write for Console {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        self.str(s);
-        Ok(())
     }
 }
