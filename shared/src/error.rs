@@ -154,128 +154,108 @@ impl fmt::Display for Error {
 impl Error {
     /// Writes the one-line message (the `Display` text) to `t`, without `core::fmt`.
     pub fn write_to(&self, t: &mut impl Text) {
-        let n = |x: usize| x as u64;
-        match *self {
+        let (mut hex_buf, mut char_buf) = ([0; 8], [0; 4]);
+        let (template, strs, nums): (&str, &[&str], &[usize]) = match *self {
             Error::Truncated { needed, got } => {
-                t.s("truncated model: needs ")
-                    .n(n(needed))
-                    .s(" bytes, has ")
-                    .n(n(got));
+                ("truncated model: needs # bytes, has #", &[], &[needed, got])
             }
-            Error::BadMagic => t.str("not a micrornn model (bad magic, expected \"MRNN\")"),
+            Error::BadMagic => (
+                "not a micrornn model (bad magic, expected \"MRNN\")",
+                &[],
+                &[],
+            ),
             Error::UnsupportedVersion { found } => {
-                t.s("unsupported model format version ").n(found as u64);
+                ("unsupported model format version #", &[], &[found as usize])
             }
             Error::BadFlags { found } => {
-                t.s("reserved header flags are ")
-                    .hex(found as u32, 4)
-                    .s(", expected 0");
+                t.s("reserved header flags are ").hex(found as u32, 4);
+                (", expected 0", &[], &[])
             }
             Error::CrcMismatch { stored, computed } => {
-                t.s("model is damaged: CRC-32 is ")
-                    .hex(computed, 8)
-                    .s(", file says ")
-                    .hex(stored, 8);
+                t.s("model is damaged: CRC-32 is ").hex(computed, 8);
+                t.s(", file says ").hex(stored, 8);
+                ("", &[], &[])
             }
-            Error::Malformed => t.str("model body does not decode"),
-            Error::TrailingBytes => t.str("model body has trailing bytes"),
-            Error::UnsupportedCell => t.str("cell kind not supported by this build"),
-            Error::UnsupportedTask => t.str("task not supported by this build"),
+            Error::Malformed => ("model body does not decode", &[], &[]),
+            Error::TrailingBytes => ("model body has trailing bytes", &[], &[]),
+            Error::UnsupportedCell => ("cell kind not supported by this build", &[], &[]),
+            Error::UnsupportedTask => ("task not supported by this build", &[], &[]),
             Error::WrongTask(crate::format::Task::Classify) => {
-                t.str("this model is a classifier: use classify NAME")
+                ("this model is a classifier: use classify NAME", &[], &[])
             }
-            Error::WrongTask(crate::format::Task::Generate) => {
-                t.str("this model generates names: classify needs a classifier")
-            }
-            Error::BadVocab { reason } => t.s("bad vocabulary: ").str(reason),
-            Error::BadLabels { reason } => t.s("bad labels: ").str(reason),
+            Error::WrongTask(crate::format::Task::Generate) => (
+                "this model generates names: classify needs a classifier",
+                &[],
+                &[],
+            ),
+            Error::BadVocab { reason } => ("bad vocabulary: @", &[reason], &[]),
+            Error::BadLabels { reason } => ("bad labels: @", &[reason], &[]),
             Error::DimensionOutOfRange { what, value, max } => {
-                t.s(what)
-                    .s(" is ")
-                    .n(n(value))
-                    .s(", supported range is 1..=")
-                    .n(n(max));
+                ("@ is #, supported range is 1..=#", &[what], &[value, max])
             }
-            Error::TensorCount { expected, found } => {
-                t.s("model has ")
-                    .n(n(found))
-                    .s(" tensors, its cell needs ")
-                    .n(n(expected));
-            }
+            Error::TensorCount { expected, found } => (
+                "model has # tensors, its cell needs #",
+                &[],
+                &[found, expected],
+            ),
             Error::ShapeMismatch {
                 tensor,
                 expected,
                 found,
-            } => {
-                t.s("tensor ")
-                    .s(tensor)
-                    .s(" is ")
-                    .n(n(found.0))
-                    .s("x")
-                    .n(n(found.1));
-                t.s(", configuration needs ")
-                    .n(n(expected.0))
-                    .s("x")
-                    .n(n(expected.1));
-            }
+            } => (
+                "tensor @ is #x#, configuration needs #x#",
+                &[tensor],
+                &[found.0, found.1, expected.0, expected.1],
+            ),
             Error::SpanLength {
                 tensor,
                 field,
                 expected,
                 found,
-            } => {
-                t.s("tensor ").s(tensor).s(" ").s(field).s(": ").n(n(found));
-                t.s(" bytes, its shape needs ").n(n(expected));
-            }
+            } => (
+                "tensor @ @: # bytes, its shape needs #",
+                &[tensor, field],
+                &[found, expected],
+            ),
             Error::SpanOutOfRange {
                 tensor,
                 field,
                 end,
                 len,
-            } => {
-                t.s("tensor ")
-                    .s(tensor)
-                    .s(" ")
-                    .s(field)
-                    .s(": ends at byte ");
-                t.n(n(end)).s(", data block has ").n(n(len));
-            }
-            Error::BadScale { tensor, row } => {
-                t.s("tensor ")
-                    .s(tensor)
-                    .s(" row ")
-                    .n(n(row))
-                    .s(": bad scale");
-            }
+            } => (
+                "tensor @ @: ends at byte #, data block has #",
+                &[tensor, field],
+                &[end, len],
+            ),
+            Error::BadScale { tensor, row } => ("tensor @ row #: bad scale", &[tensor], &[row]),
             Error::BufferTooSmall {
                 what,
                 needed,
                 capacity,
-            } => {
-                t.s(what)
-                    .s(" too small: model needs ")
-                    .n(n(needed))
-                    .s(", capacity is ")
-                    .n(n(capacity));
-            }
+            } => (
+                "@ too small: model needs #, capacity is #",
+                &[what],
+                &[needed, capacity],
+            ),
             // Controls as U+XXXX (as `{:?}` would escape them, without its Unicode tables).
-            Error::UnknownChar { ch } if ch.is_control() => {
-                let mut buf = [0; 8];
-                t.s("character U+")
-                    .s(hex(ch as u32, 4, true, &mut buf))
-                    .s(" is not in the vocabulary");
-            }
-            Error::UnknownChar { ch } => {
-                t.s("character '").c(ch).s("' is not in the vocabulary");
-            }
-            Error::PrefixTooLong { len, max } => {
-                t.s("prefix has ")
-                    .n(n(len))
-                    .s(" characters, maximum length is ")
-                    .n(n(max));
-            }
-            Error::BadSetting { what } => t.s("bad setting: ").str(what),
-        }
+            Error::UnknownChar { ch } if ch.is_control() => (
+                "character U+@ is not in the vocabulary",
+                &[hex(ch as u32, 4, true, &mut hex_buf)],
+                &[],
+            ),
+            Error::UnknownChar { ch } => (
+                "character '@' is not in the vocabulary",
+                &[ch.encode_utf8(&mut char_buf)],
+                &[],
+            ),
+            Error::PrefixTooLong { len, max } => (
+                "prefix has # characters, maximum length is #",
+                &[],
+                &[len, max],
+            ),
+            Error::BadSetting { what } => ("bad setting: @", &[what], &[]),
+        };
+        t.fill(template, strs, nums);
     }
 }
 

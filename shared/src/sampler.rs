@@ -144,13 +144,10 @@ fn scaling(t: u32) -> impl Fn(u32) -> u32 {
         } else if u <= u32::MAX / 1000 {
             u * 1000 / t
         } else {
-            // Beyond 65 nats, still in 32 bits (no 64-bit division on the device): with
-            // u = q·t + r, ⌊u·1000 / t⌋ = q·1000 + ⌊r·1000 / t⌋ (r < t ≤ 10^5); every
-            // value from EXP_NEG_Q22_ZERO on weighs 0.
-            let (q, r) = (u / t, u % t);
-            q.saturating_mul(1000)
-                .saturating_add(r * 1000 / t)
-                .min(EXP_NEG_Q22_ZERO)
+            // Beyond 65 nats (rare): a division in 32-bit steps, no 64-bit division
+            // routine on the device.
+            let q = crate::text::div_rem(u as u64 * 1000, t).0;
+            q.min(EXP_NEG_Q22_ZERO as u64) as u32
         }
     }
 }
@@ -401,7 +398,7 @@ mod tests {
     fn scaling_is_exact() {
         let mut rng = Rng::new(11);
         for i in 0..200_000u32 {
-            let t = 1 + rng.next_u32() % MAX_TEMPERATURE_MILLI;
+            let t = (rng.next_u32() >> (i % 32)).max(1);
             let u = rng.next_u32() >> (i % 32);
             let want = (u as u64 * 1000 / t as u64).min(EXP_NEG_Q22_ZERO as u64) as u32;
             let got = scaling(t)(u);

@@ -275,8 +275,8 @@ impl<'m, 'w> Session<'m, 'w> {
         l.s("partition ").hex(i.partition_addr, 8);
         l.s(" ").n(i.partition_len as u64).s(" bytes").send(io);
         let b = &self.buffers;
-        l.s("capacity ram ").n(4 * b.arena.len() as u64);
-        l.s(" outputs ").n(b.logits.len() as u64).send(io);
+        let capacity = [4 * b.arena.len(), b.logits.len()];
+        l.fill("capacity ram # outputs #", &[], &capacity).send(io);
         match &self.model {
             Ok(m) => self.model_line(io, m),
             Err(e) => l.s("model none: ").err(e).send(io),
@@ -286,29 +286,29 @@ impl<'m, 'w> Session<'m, 'w> {
     fn model_line<IO: Write>(&self, io: &mut IO, m: &Model<'_>) {
         let mut l = Line::new();
         let c = &m.config;
-        l.s("model ").s(["rnn", "gru", "lstm"][c.cell as usize]);
-        l.s(" hidden ").n(m.hidden() as u64);
-        l.s(" layers ").n(m.layer_count() as u64);
-        l.s(" ").s(["generate", "classify"][c.task as usize]);
-        l.s(" vocab ").n(m.vocab_size() as u64);
-        l.s(" params ").n(m.param_count() as u64);
-        l.s(" bytes ").n(self.model_len as u64);
-        l.s(" ram ").n(m.ram_bytes() as u64);
-        l.s(" macs ").n(m.macs_per_char() as u64).send(io);
+        let names = [
+            ["rnn", "gru", "lstm"][c.cell as usize],
+            ["generate", "classify"][c.task as usize],
+        ];
+        let numbers = [
+            m.hidden(),
+            m.layer_count(),
+            m.vocab_size(),
+            m.param_count(),
+            self.model_len,
+            m.ram_bytes(),
+            m.macs_per_char(),
+        ];
+        let template = "model @ hidden # layers # @ vocab # params # bytes # ram # macs #";
+        l.fill(template, &names, &numbers).send(io);
     }
 
     fn report_stats<IO: Write, B: Board>(&self, io: &mut IO, board: &B) {
         let s = &self.stats;
         let mut l = Line::new();
-        l.s("names ")
-            .n(s.names as u64)
-            .s(" chars ")
-            .n(s.chars as u64);
-        l.s(" steps ")
-            .n(s.steps as u64)
-            .s(" ticks ")
-            .n(s.ticks)
-            .send(io);
+        let counts = [s.names as usize, s.chars as usize, s.steps as usize];
+        l.fill("names # chars # steps # ticks ", &[], &counts);
+        l.n(s.ticks).send(io);
         let ipt = board.instructions_per_tick() as u64;
         if ipt > 0 && s.steps > 0 {
             let instructions = s.ticks * ipt;
@@ -317,9 +317,9 @@ impl<'m, 'w> Session<'m, 'w> {
                 .n(div_rem(instructions, s.steps).0)
                 .send(io);
         }
-        l.s("stack_peak ").n(board.stack_peak() as u64);
-        l.s(" stack_size ").n(board.stack_size() as u64);
-        l.s(" static_ram ").n(board.static_ram() as u64).send(io);
+        let stack = [board.stack_peak(), board.stack_size(), board.static_ram()];
+        l.fill("stack_peak # stack_size # static_ram #", &[], &stack)
+            .send(io);
     }
 
     /// `gen`: one name per line. Stops early (with an error) when input arrives.
