@@ -3,10 +3,10 @@
 //! failure, so QEMU (run with `-semihosting-config enable=on`) exits with status 1 and a
 //! test fails instead of hanging. Without a debugger or semihosting the core stops.
 
-use core::fmt::Write as _;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use cortex_m_rt::{exception, ExceptionFrame};
+use micrornn::text::Text;
 
 use crate::board::current;
 
@@ -14,11 +14,14 @@ use crate::board::current;
 fn panic(info: &core::panic::PanicInfo) -> ! {
     cortex_m::interrupt::disable();
     let mut out = Console;
-    let _ = write!(out, "\r\npanic: {}", info.message());
+    // The message only when it is plain text: formatting one would keep `core::fmt` in
+    // the firmware for reports that should never be seen (the location says where).
+    out.s("\r\npanic: ")
+        .str(info.message().as_str().unwrap_or("(formatted)"));
     if let Some(at) = info.location() {
-        let _ = write!(out, " at {}:{}", at.file(), at.line());
+        out.s(" at ").s(at.file()).s(":").n(at.line() as u64);
     }
-    let _ = out.write_str("\r\n");
+    out.str("\r\n");
     exit(false)
 }
 
@@ -29,13 +32,9 @@ unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
         halt()
     }
     let mut out = Console;
-    let _ = write!(
-        out,
-        "\r\nhardfault: pc={:#010x} lr={:#010x} xpsr={:#010x}",
-        frame.pc(),
-        frame.lr(),
-        frame.xpsr()
-    );
+    out.s("\r\nhardfault: pc=").hex(frame.pc(), 8);
+    out.s(" lr=").hex(frame.lr(), 8);
+    out.s(" xpsr=").hex(frame.xpsr(), 8);
     #[cfg(board = "mps2-an386")]
     {
         // ARMv7-M fault status: configurable (CFSR), hard (HFSR), bus fault address (BFAR).
@@ -48,12 +47,11 @@ unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
                 Reg::at(0xE000_ED38).read(),
             )
         };
-        let _ = write!(
-            out,
-            " cfsr={cfsr:#010x} hfsr={hfsr:#010x} bfar={bfar:#010x}"
-        );
+        out.s(" cfsr=").hex(cfsr, 8);
+        out.s(" hfsr=").hex(hfsr, 8);
+        out.s(" bfar=").hex(bfar, 8);
     }
-    let _ = out.write_str("\r\n");
+    out.str("\r\n");
     exit(false)
 }
 
@@ -63,7 +61,12 @@ unsafe fn DefaultHandler(irqn: i16) {
         return;
     }
     cortex_m::interrupt::disable();
-    let _ = write!(Console, "\r\nfault: unexpected exception {irqn}\r\n");
+    let mut out = Console;
+    out.s("\r\nfault: unexpected exception ");
+    if irqn < 0 {
+        out.str("-");
+    }
+    out.n(irqn.unsigned_abs() as u64).str("\r\n");
     exit(false)
 }
 
@@ -99,12 +102,12 @@ fn halt() -> ! {
     }
 }
 
-/// The board's UART, (re)initialized, as a `core::fmt` sink for the fault reports.
+/// The board's UART, (re)initialized, as a text sink for the fault reports.
 struct Console;
 
-impl core::fmt::Write for Console {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+impl Text for Console {
+    fn str(&mut self, s: &str) {
         let mut uart = current::Uart::init();
-        embedded_io::Write::write_all(&mut uart, s.as_bytes()).map_err(|_| core::fmt::Error)
+        let _ = embedded_io::Write::write_all(&mut uart, s.as_bytes());
     }
 }

@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use crate::text::{hex, Fmt, Text};
+
 /// Result alias used across the crate.
 pub type Result<T> = core::result::Result<T, Error>;
 
@@ -143,87 +145,117 @@ pub enum Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
+        let mut out = Fmt(f, Ok(()));
+        self.write_to(&mut out);
+        out.1
+    }
+}
+
+impl Error {
+    /// Writes the one-line message (the `Display` text) to `t`, without `core::fmt`.
+    pub fn write_to(&self, t: &mut impl Text) {
+        let (mut hex_buf, mut char_buf) = ([0; 8], [0; 4]);
+        let (template, strs, nums): (&str, &[&str], &[usize]) = match *self {
             Error::Truncated { needed, got } => {
-                write!(f, "truncated model: needs {needed} bytes, has {got}")
+                ("truncated model: needs # bytes, has #", &[], &[needed, got])
             }
-            Error::BadMagic => write!(f, "not a micrornn model (bad magic, expected \"MRNN\")"),
+            Error::BadMagic => (
+                "not a micrornn model (bad magic, expected \"MRNN\")",
+                &[],
+                &[],
+            ),
             Error::UnsupportedVersion { found } => {
-                write!(f, "unsupported model format version {found}")
+                ("unsupported model format version #", &[], &[found as usize])
             }
             Error::BadFlags { found } => {
-                write!(f, "reserved header flags are {found:#06x}, expected 0")
+                t.s("reserved header flags are ").hex(found as u32, 4);
+                (", expected 0", &[], &[])
             }
-            Error::CrcMismatch { stored, computed } => write!(
-                f,
-                "model is damaged: CRC-32 is {computed:#010x}, file says {stored:#010x}"
-            ),
-            Error::Malformed => write!(f, "model body does not decode"),
-            Error::TrailingBytes => write!(f, "model body has trailing bytes"),
-            Error::UnsupportedCell => write!(f, "cell kind not supported by this build"),
-            Error::UnsupportedTask => write!(f, "task not supported by this build"),
+            Error::CrcMismatch { stored, computed } => {
+                t.s("model is damaged: CRC-32 is ").hex(computed, 8);
+                t.s(", file says ").hex(stored, 8);
+                ("", &[], &[])
+            }
+            Error::Malformed => ("model body does not decode", &[], &[]),
+            Error::TrailingBytes => ("model body has trailing bytes", &[], &[]),
+            Error::UnsupportedCell => ("cell kind not supported by this build", &[], &[]),
+            Error::UnsupportedTask => ("task not supported by this build", &[], &[]),
             Error::WrongTask(crate::format::Task::Classify) => {
-                write!(f, "this model is a classifier: use classify NAME")
+                ("this model is a classifier: use classify NAME", &[], &[])
             }
-            Error::WrongTask(crate::format::Task::Generate) => {
-                write!(f, "this model generates names: classify needs a classifier")
-            }
-            Error::BadVocab { reason } => write!(f, "bad vocabulary: {reason}"),
-            Error::BadLabels { reason } => write!(f, "bad labels: {reason}"),
+            Error::WrongTask(crate::format::Task::Generate) => (
+                "this model generates names: classify needs a classifier",
+                &[],
+                &[],
+            ),
+            Error::BadVocab { reason } => ("bad vocabulary: @", &[reason], &[]),
+            Error::BadLabels { reason } => ("bad labels: @", &[reason], &[]),
             Error::DimensionOutOfRange { what, value, max } => {
-                write!(f, "{what} is {value}, supported range is 1..={max}")
+                ("@ is #, supported range is 1..=#", &[what], &[value, max])
             }
-            Error::TensorCount { expected, found } => {
-                write!(f, "model has {found} tensors, its cell needs {expected}")
-            }
+            Error::TensorCount { expected, found } => (
+                "model has # tensors, its cell needs #",
+                &[],
+                &[found, expected],
+            ),
             Error::ShapeMismatch {
                 tensor,
                 expected,
                 found,
-            } => write!(
-                f,
-                "tensor {tensor} is {}x{}, configuration needs {}x{}",
-                found.0, found.1, expected.0, expected.1
+            } => (
+                "tensor @ is #x#, configuration needs #x#",
+                &[tensor],
+                &[found.0, found.1, expected.0, expected.1],
             ),
             Error::SpanLength {
                 tensor,
                 field,
                 expected,
                 found,
-            } => write!(
-                f,
-                "tensor {tensor} {field}: {found} bytes, its shape needs {expected}"
+            } => (
+                "tensor @ @: # bytes, its shape needs #",
+                &[tensor, field],
+                &[found, expected],
             ),
             Error::SpanOutOfRange {
                 tensor,
                 field,
                 end,
                 len,
-            } => write!(
-                f,
-                "tensor {tensor} {field}: ends at byte {end}, data block has {len}"
+            } => (
+                "tensor @ @: ends at byte #, data block has #",
+                &[tensor, field],
+                &[end, len],
             ),
-            Error::BadScale { tensor, row } => write!(f, "tensor {tensor} row {row}: bad scale"),
+            Error::BadScale { tensor, row } => ("tensor @ row #: bad scale", &[tensor], &[row]),
             Error::BufferTooSmall {
                 what,
                 needed,
                 capacity,
-            } => {
-                write!(
-                    f,
-                    "{what} too small: model needs {needed}, capacity is {capacity}"
-                )
-            }
-            // `{:?}` would pull Unicode escape tables into the firmware: print controls as U+XXXX.
-            Error::UnknownChar { ch } if ch.is_control() => {
-                write!(f, "character U+{:04X} is not in the vocabulary", ch as u32)
-            }
-            Error::UnknownChar { ch } => write!(f, "character '{ch}' is not in the vocabulary"),
-            Error::PrefixTooLong { len, max } => {
-                write!(f, "prefix has {len} characters, maximum length is {max}")
-            }
-            Error::BadSetting { what } => write!(f, "bad setting: {what}"),
-        }
+            } => (
+                "@ too small: model needs #, capacity is #",
+                &[what],
+                &[needed, capacity],
+            ),
+            // Controls as U+XXXX (as `{:?}` would escape them, without its Unicode tables).
+            Error::UnknownChar { ch } if ch.is_control() => (
+                "character U+@ is not in the vocabulary",
+                &[hex(ch as u32, 4, true, &mut hex_buf)],
+                &[],
+            ),
+            Error::UnknownChar { ch } => (
+                "character '@' is not in the vocabulary",
+                &[ch.encode_utf8(&mut char_buf)],
+                &[],
+            ),
+            Error::PrefixTooLong { len, max } => (
+                "prefix has # characters, maximum length is #",
+                &[],
+                &[len, max],
+            ),
+            Error::BadSetting { what } => ("bad setting: @", &[what], &[]),
+        };
+        t.fill(template, strs, nums);
     }
 }
 

@@ -30,7 +30,27 @@ pub const HEADER_LEN: usize = 12;
 /// Bytes after the body (the CRC).
 pub const TRAILER_LEN: usize = 4;
 
-const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+/// CRC-32 (ISO-HDLC, reflected polynomial `0xEDB88320`) of each 4-bit value: a table of
+/// 64 bytes, four bits a step (the byte-wise table would take 1 KB of the device's flash).
+const CRC_NIBBLE: [u32; 16] = {
+    let mut t = [0u32; 16];
+    let mut i = 0;
+    while i < 16 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 4 {
+            c = if c & 1 != 0 {
+                c >> 1 ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
 
 /// The recurrent cell a model uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,7 +198,13 @@ pub struct Body<'a> {
 
 /// CRC-32 (ISO-HDLC, the zlib/PNG polynomial) of `bytes`, as stored in the model file.
 pub fn crc32(bytes: &[u8]) -> u32 {
-    CRC.checksum(bytes)
+    let mut c = !0u32;
+    for &b in bytes {
+        c ^= b as u32;
+        c = c >> 4 ^ CRC_NIBBLE[(c & 15) as usize];
+        c = c >> 4 ^ CRC_NIBBLE[(c & 15) as usize];
+    }
+    !c
 }
 
 /// Writes a complete model file (header, body, CRC) into `out`; returns its length.
@@ -204,7 +230,7 @@ pub fn encode(body: &Body<'_>, out: &mut [u8]) -> Result<usize> {
     out[6..8].copy_from_slice(&0u16.to_le_bytes());
     out[8..12].copy_from_slice(&(body_len as u32).to_le_bytes());
     let end = HEADER_LEN + body_len;
-    let crc = CRC.checksum(&out[..end]);
+    let crc = crc32(&out[..end]);
     out[end..end + TRAILER_LEN].copy_from_slice(&crc.to_le_bytes());
     Ok(end + TRAILER_LEN)
 }
@@ -246,7 +272,7 @@ pub fn decode(bytes: &[u8]) -> Result<Body<'_>> {
     }
     let end = HEADER_LEN + body_len;
     let stored = u32::from_le_bytes([bytes[end], bytes[end + 1], bytes[end + 2], bytes[end + 3]]);
-    let computed = CRC.checksum(&bytes[..end]);
+    let computed = crc32(&bytes[..end]);
     if stored != computed {
         return Err(Error::CrcMismatch { stored, computed });
     }
@@ -266,4 +292,19 @@ pub fn file_len(bytes: &[u8]) -> Option<usize> {
     }
     let body_len = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
     Some(HEADER_LEN + body_len + TRAILER_LEN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_is_iso_hdlc() {
+        assert_eq!(crc32(b""), 0);
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(
+            crc32(b"The quick brown fox jumps over the lazy dog"),
+            0x414F_A339
+        );
+    }
 }

@@ -8,7 +8,8 @@
 //!   ([`cell::NetQ`]) and a float one ([`cell::NetF`]);
 //! - [`fixed`]: fixed-point formats, requantization, tanh and exp without floating point;
 //! - [`rng`], [`sampler`], [`generate`]: seeded sampling with temperature, top-k, min-p, prefix;
-//! - [`protocol`] and [`session`]: the serial command loop, generic over byte I/O.
+//! - [`protocol`] and [`session`]: the serial command loop, generic over byte I/O;
+//! - [`text`]: plain text without `core::fmt` (the session's replies, error messages).
 #![no_std]
 #![deny(missing_docs)]
 
@@ -25,6 +26,7 @@ pub mod rng;
 pub mod sampler;
 pub mod session;
 pub mod tensor;
+pub mod text;
 pub mod vocab;
 
 pub use cell::Net;

@@ -147,7 +147,11 @@ pub fn parse<'a>(line: &'a str, current: &GenSettings) -> Result<Command<'a>, Pa
         "classify" => {
             // The rest of the line after the command word.
             // (`strip_prefix`, not slicing: no char-boundary panic path in the firmware.)
-            let rest = line.trim_start().strip_prefix(cmd).unwrap_or("").trim();
+            let rest = line
+                .trim_ascii_start()
+                .strip_prefix(cmd)
+                .unwrap_or("")
+                .trim_ascii();
             if rest.is_empty() {
                 return Err(ParseError::Usage("classify <name>..."));
             }

@@ -127,7 +127,7 @@ fn best_allowed(logits: &[i32], allowed: &impl Fn(usize) -> bool) -> Option<usiz
 }
 
 /// `u ↦ ⌊u·1000 / t⌋` for `t > 0`, exactly, or a value ≥ [`EXP_NEG_Q22_ZERO`] when that
-/// is (weight 0). 32-bit arithmetic but for the gaps beyond 65 nats.
+/// is (weight 0). 32-bit arithmetic.
 #[inline(always)]
 fn scaling(t: u32) -> impl Fn(u32) -> u32 {
     // When t divides 1000 (0.5, 0.25, 0.2, 0.1, …): a multiplication, no division; from
@@ -144,7 +144,10 @@ fn scaling(t: u32) -> impl Fn(u32) -> u32 {
         } else if u <= u32::MAX / 1000 {
             u * 1000 / t
         } else {
-            (u as u64 * 1000 / t as u64).min(EXP_NEG_Q22_ZERO as u64) as u32
+            // Beyond 65 nats (rare): a division in 32-bit steps, no 64-bit division
+            // routine on the device.
+            let q = crate::text::div_rem(u as u64 * 1000, t).0;
+            q.min(EXP_NEG_Q22_ZERO as u64) as u32
         }
     }
 }
@@ -389,6 +392,21 @@ mod tests {
             10_000,
         )[3];
         assert!(cold > hot + 2_000, "hot {hot} cold {cold}");
+    }
+
+    #[test]
+    fn scaling_is_exact() {
+        let mut rng = Rng::new(11);
+        for i in 0..200_000u32 {
+            let t = (rng.next_u32() >> (i % 32)).max(1);
+            let u = rng.next_u32() >> (i % 32);
+            let want = (u as u64 * 1000 / t as u64).min(EXP_NEG_Q22_ZERO as u64) as u32;
+            let got = scaling(t)(u);
+            assert!(
+                got == want || (got >= EXP_NEG_Q22_ZERO && want >= EXP_NEG_Q22_ZERO),
+                "u={u} t={t}: {got} vs {want}"
+            );
+        }
     }
 
     #[test]

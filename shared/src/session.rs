@@ -9,8 +9,6 @@
 //! get `err …` and the session goes on. Input that arrives while a `gen` is replying
 //! stops it: the rest of that input line is discarded and the reply ends with `err`.
 
-use core::fmt::Write as _;
-
 use embedded_io::{Read, ReadReady, Write};
 
 use crate::cell::NetQ;
@@ -21,6 +19,7 @@ use crate::generate::generate;
 use crate::model::Model;
 use crate::protocol::{parse, Command, GenSettings, ParseError};
 use crate::rng::Rng;
+use crate::text::{div_rem, Text};
 
 /// Longest input line, in bytes (without its ending).
 pub const MAX_LINE: usize = 127;
@@ -130,14 +129,11 @@ impl<'m, 'w> Session<'m, 'w> {
     /// The greeting: firmware, board, and the model or why there is none.
     pub fn banner<IO: Write>(&mut self, io: &mut IO) {
         let mut l = Line::new();
-        let _ = write!(l, "{} on {}", self.info.firmware, self.info.board);
+        l.s(self.info.firmware).s(" on ").s(self.info.board);
         l.send(io);
         match &self.model {
             Ok(m) => self.model_line(io, m),
-            Err(e) => {
-                let _ = write!(l, "no valid model: {e}");
-                l.send(io);
-            }
+            Err(e) => l.s("no valid model: ").err(e).send(io),
         }
         self.prompt(io);
     }
@@ -189,31 +185,28 @@ impl<'m, 'w> Session<'m, 'w> {
     fn end_of_line<IO: Read + Write + ReadReady, B: Board>(&mut self, io: &mut IO, board: &B) {
         let mut l = Line::new();
         if self.overflow {
-            let _ = write!(l, "err line too long (max {MAX_LINE} bytes)");
-            return l.send(io);
+            let max = MAX_LINE as u64;
+            return l.s("err line too long (max ").n(max).s(" bytes)").send(io);
         }
         let line = self.line.clone();
         let Ok(text) = core::str::from_utf8(&line) else {
-            let _ = write!(l, "err line is not UTF-8");
-            return l.send(io);
+            return l.s("err line is not UTF-8").send(io);
         };
         match parse(text, &self.settings) {
             Ok(cmd) => self.execute(cmd, io, board),
             Err(e) => {
+                l.s("err ");
                 match e {
                     ParseError::BadValue { key, expected } => {
-                        write!(l, "err bad {key}: expected {expected}")
+                        l.s("bad ").s(key).s(": expected ").s(expected)
                     }
-                    ParseError::UnknownSetting(k) => {
-                        write!(
-                            l,
-                            "err unknown setting {k} (seed, temp, topk, minp, prefix, maxlen)"
-                        )
-                    }
-                    ParseError::Usage(u) => write!(l, "err usage: {u}"),
+                    ParseError::UnknownSetting(k) => l
+                        .s("unknown setting ")
+                        .s(k)
+                        .s(" (seed, temp, topk, minp, prefix, maxlen)"),
+                    ParseError::Usage(u) => l.s("usage: ").s(u),
                 }
-                .ok();
-                l.send(io);
+                .send(io);
             }
         }
     }
@@ -237,17 +230,12 @@ impl<'m, 'w> Session<'m, 'w> {
             Command::Info => self.info(io),
             Command::Settings => {
                 let s = &self.settings;
-                let _ = write!(
-                    l,
-                    "seed={} temp={} topk={} minp={} prefix={} maxlen={}",
-                    s.seed,
-                    Milli(s.sampler.temperature_milli),
-                    s.sampler.top_k,
-                    Milli(s.sampler.min_p_milli),
-                    s.prefix,
-                    s.sampler.max_len
-                );
-                l.send(io);
+                l.s("seed=").n(s.seed);
+                l.s(" temp=").milli(s.sampler.temperature_milli);
+                l.s(" topk=").n(s.sampler.top_k as u64);
+                l.s(" minp=").milli(s.sampler.min_p_milli);
+                l.s(" prefix=").s(&s.prefix);
+                l.s(" maxlen=").n(s.sampler.max_len as u64).send(io);
             }
             Command::Set(s) => self.settings = s,
             Command::Echo(on) => self.echo = on,
@@ -259,20 +247,18 @@ impl<'m, 'w> Session<'m, 'w> {
                     _ => Ok(()),
                 };
                 if let Err(fail) = done {
+                    l.s("err ");
                     match fail {
-                        GenFail::NoModel(e) => write!(l, "err no valid model: {e}"),
-                        GenFail::Failed(e) => write!(l, "err {e}"),
-                        GenFail::Interrupted => {
-                            write!(l, "err input arrived during the reply; stopped")
-                        }
-                    }
-                    .ok();
+                        GenFail::NoModel(e) => l.s("no valid model: ").err(&e),
+                        GenFail::Failed(e) => l.err(&e),
+                        GenFail::Interrupted => l.s("input arrived during the reply; stopped"),
+                    };
                     return l.send(io);
                 }
             }
             Command::Unknown(c) => {
-                let _ = write!(l, "err unknown command \"{c}\" (try help)");
-                return l.send(io);
+                let l = l.s("err unknown command \"").s(c);
+                return l.s("\" (try help)").send(io);
             }
         }
         let _ = io.write_all(b"ok\r\n");
@@ -281,81 +267,59 @@ impl<'m, 'w> Session<'m, 'w> {
     fn info<IO: Write>(&self, io: &mut IO) {
         let mut l = Line::new();
         let i = &self.info;
-        let _ = write!(l, "firmware {}", i.firmware);
-        l.send(io);
-        let _ = write!(l, "board {}", i.board);
-        l.send(io);
-        let _ = write!(l, "format {}", crate::format::FORMAT_VERSION);
-        l.send(io);
-        let _ = write!(
-            l,
-            "partition {:#010x} {} bytes",
-            i.partition_addr, i.partition_len
-        );
-        l.send(io);
+        l.s("firmware ").s(i.firmware).send(io);
+        l.s("board ").s(i.board).send(io);
+        l.s("format ")
+            .n(crate::format::FORMAT_VERSION as u64)
+            .send(io);
+        l.s("partition ").hex(i.partition_addr, 8);
+        l.s(" ").n(i.partition_len as u64).s(" bytes").send(io);
         let b = &self.buffers;
-        let _ = write!(
-            l,
-            "capacity ram {} outputs {}",
-            4 * b.arena.len(),
-            b.logits.len()
-        );
-        l.send(io);
+        let capacity = [4 * b.arena.len(), b.logits.len()];
+        l.fill("capacity ram # outputs #", &[], &capacity).send(io);
         match &self.model {
             Ok(m) => self.model_line(io, m),
-            Err(e) => {
-                let _ = write!(l, "model none: {e}");
-                l.send(io);
-            }
+            Err(e) => l.s("model none: ").err(e).send(io),
         }
     }
 
     fn model_line<IO: Write>(&self, io: &mut IO, m: &Model<'_>) {
         let mut l = Line::new();
         let c = &m.config;
-        let _ = write!(
-            l,
-            "model {} hidden {} layers {} {} vocab {} params {} bytes {} ram {} macs {}",
+        let names = [
             ["rnn", "gru", "lstm"][c.cell as usize],
+            ["generate", "classify"][c.task as usize],
+        ];
+        let numbers = [
             m.hidden(),
             m.layer_count(),
-            ["generate", "classify"][c.task as usize],
             m.vocab_size(),
             m.param_count(),
             self.model_len,
             m.ram_bytes(),
-            m.macs_per_char()
-        );
-        l.send(io);
+            m.macs_per_char(),
+        ];
+        let template = "model @ hidden # layers # @ vocab # params # bytes # ram # macs #";
+        l.fill(template, &names, &numbers).send(io);
     }
 
     fn report_stats<IO: Write, B: Board>(&self, io: &mut IO, board: &B) {
         let s = &self.stats;
         let mut l = Line::new();
-        let _ = write!(
-            l,
-            "names {} chars {} steps {} ticks {}",
-            s.names, s.chars, s.steps, s.ticks
-        );
-        l.send(io);
+        let counts = [s.names as usize, s.chars as usize, s.steps as usize];
+        l.fill("names # chars # steps # ticks ", &[], &counts);
+        l.n(s.ticks).send(io);
         let ipt = board.instructions_per_tick() as u64;
         if ipt > 0 && s.steps > 0 {
-            let _ = write!(
-                l,
-                "instructions {} per_step {}",
-                s.ticks * ipt,
-                s.ticks * ipt / s.steps as u64
-            );
-            l.send(io);
+            let instructions = s.ticks * ipt;
+            l.s("instructions ").n(instructions);
+            l.s(" per_step ")
+                .n(div_rem(instructions, s.steps).0)
+                .send(io);
         }
-        let _ = write!(
-            l,
-            "stack_peak {} stack_size {} static_ram {}",
-            board.stack_peak(),
-            board.stack_size(),
-            board.static_ram()
-        );
-        l.send(io);
+        let stack = [board.stack_peak(), board.stack_size(), board.static_ram()];
+        l.fill("stack_peak # stack_size # static_ram #", &[], &stack)
+            .send(io);
     }
 
     /// `gen`: one name per line. Stops early (with an error) when input arrives.
@@ -434,8 +398,8 @@ impl Session<'_, '_> {
             let mut digits = [0; 6];
             let mut l = Line::new();
             let label = model.label(v.label).unwrap_or("?");
-            let _ = write!(l, "{name} {label} {}", v.prob_str(&mut digits));
-            l.send(io);
+            l.s(name).s(" ").s(label).s(" ");
+            l.s(v.prob_str(&mut digits)).send(io);
             // Characters = bytes that do not continue a UTF-8 sequence.
             let chars = name.bytes().filter(|&b| b & 0xc0 != 0x80).count() as u32;
             stats.names += 1;
@@ -520,26 +484,6 @@ const HELP: [&str; 10] = [
     "every reply ends with a line 'ok' or 'err <reason>'",
 ];
 
-/// Thousandths as a decimal: 800 → `0.8`.
-struct Milli(u32);
-
-impl core::fmt::Display for Milli {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let (int, frac) = (self.0 / 1000, self.0 % 1000);
-        if frac == 0 {
-            write!(f, "{int}")
-        } else {
-            let s = [
-                b'0' + (frac / 100) as u8,
-                b'0' + (frac / 10 % 10) as u8,
-                b'0' + (frac % 10) as u8,
-            ];
-            let digits = core::str::from_utf8(&s).unwrap_or("0");
-            write!(f, "{int}.{}", digits.trim_end_matches('0'))
-        }
-    }
-}
-
 /// One output line being formatted (truncated if longer than its buffer).
 struct Line(heapless::String<100>);
 
@@ -554,15 +498,38 @@ impl Line {
         let _ = io.write_all(b"\r\n");
         self.0.clear();
     }
+
+    /// Appends an error's message.
+    fn err(&mut self, e: &Error) -> &mut Self {
+        e.write_to(self);
+        self
+    }
+
+    /// Appends thousandths as a decimal: 800 → `0.8`, 2000 → `2`, 50 → `0.05`.
+    fn milli(&mut self, milli: u32) -> &mut Self {
+        let (int, mut frac) = (milli / 1000, milli % 1000);
+        self.n(int as u64);
+        if frac != 0 {
+            // The decimals without trailing zeros: `frac` with `width` digits, written as
+            // 10^width + frac without its leading 1.
+            let mut width = 1000;
+            while frac % 10 == 0 {
+                (frac, width) = (frac / 10, width / 10);
+            }
+            let mut buf = [0; 20];
+            let digits = crate::text::dec((width + frac) as u64, &mut buf);
+            self.s(".").s(digits.get(1..).unwrap_or_default());
+        }
+        self
+    }
 }
 
-impl core::fmt::Write for Line {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+impl Text for Line {
+    fn str(&mut self, s: &str) {
         for c in s.chars() {
             if self.0.push(c).is_err() {
                 break; // long lines are cut, never an error
             }
         }
-        Ok(())
     }
 }

@@ -1,0 +1,182 @@
+//! Plain text without `core::fmt`: strings, decimal and hexadecimal numbers.
+//!
+//! `core::fmt` costs a Cortex-M0 kilobytes of flash (the formatter and its padding, a
+//! `Display` per integer type, 64-bit division for `u64`). The session's replies and the
+//! error messages are written through [`Text`] instead: a sink for strings with decimal
+//! and hexadecimal numbers on top, in 32-bit arithmetic. The text is the one `core::fmt`
+//! would give for `{}`, `{:#010x}` and the like.
+
+/// A sink for text; numbers are written through [`Text::str`].
+pub trait Text {
+    /// Appends `s`.
+    fn str(&mut self, s: &str);
+
+    /// Appends `s`, for chaining.
+    fn s(&mut self, s: &str) -> &mut Self
+    where
+        Self: Sized,
+    {
+        self.str(s);
+        self
+    }
+
+    /// Appends `n` in decimal (as `{}`), for chaining.
+    fn n(&mut self, n: u64) -> &mut Self
+    where
+        Self: Sized,
+    {
+        let mut buf = [0; 20];
+        self.str(dec(n, &mut buf));
+        self
+    }
+
+    /// Appends `n` as `0x` and at least `digits` lowercase hex digits (as `{n:#0w$x}` with
+    /// `w = digits + 2`), for chaining.
+    fn hex(&mut self, n: u32, digits: usize) -> &mut Self
+    where
+        Self: Sized,
+    {
+        let mut buf = [0; 8];
+        self.str("0x");
+        self.str(hex(n, digits, false, &mut buf));
+        self
+    }
+
+    /// Appends `template` with each `@` replaced by the next of `strs` and each `#` by the
+    /// next of `nums` in decimal (a missing one is empty, or 0), for chaining: one call
+    /// for a whole message takes less code than a chain of pieces.
+    fn fill(&mut self, template: &str, strs: &[&str], nums: &[usize]) -> &mut Self
+    where
+        Self: Sized,
+    {
+        let (mut strs, mut nums) = (strs.iter(), nums.iter());
+        let mut rest = template;
+        while let Some(at) = rest.bytes().position(|b| b == b'@' || b == b'#') {
+            self.str(rest.get(..at).unwrap_or_default());
+            match rest.as_bytes().get(at) {
+                Some(b'#') => self.n(nums.next().copied().unwrap_or(0) as u64),
+                _ => self.s(strs.next().copied().unwrap_or_default()),
+            };
+            rest = rest.get(at + 1..).unwrap_or_default();
+        }
+        self.s(rest)
+    }
+
+    /// Appends `c`, for chaining.
+    fn c(&mut self, c: char) -> &mut Self
+    where
+        Self: Sized,
+    {
+        self.str(c.encode_utf8(&mut [0; 4]));
+        self
+    }
+}
+
+/// `n` in decimal, written at the end of `buf`.
+pub fn dec(mut n: u64, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    for slot in buf.iter_mut().rev() {
+        let (q, r) = div_rem(n, 10);
+        *slot = b'0' + r as u8;
+        at -= 1;
+        n = q;
+        if n == 0 {
+            break;
+        }
+    }
+    ascii(buf.get(at..))
+}
+
+/// `n` in hexadecimal, at least `digits` (≤ 8) of them, upper or lower case, written at
+/// the end of `buf`.
+pub fn hex(mut n: u32, digits: usize, upper: bool, buf: &mut [u8; 8]) -> &str {
+    let letters = if upper { b'A' } else { b'a' };
+    let mut at = buf.len();
+    for (i, slot) in buf.iter_mut().rev().enumerate() {
+        let d = (n & 15) as u8;
+        *slot = if d < 10 { b'0' + d } else { letters + d - 10 };
+        at -= 1;
+        n >>= 4;
+        if n == 0 && i + 1 >= digits {
+            break;
+        }
+    }
+    ascii(buf.get(at..))
+}
+
+/// The digits as text (they are ASCII; anything else gives the empty string).
+fn ascii(digits: Option<&[u8]>) -> &str {
+    core::str::from_utf8(digits.unwrap_or_default()).unwrap_or_default()
+}
+
+/// `(n / d, n % d)` for `d > 0` in 32-bit operations: one division when `n` fits 32
+/// bits, else bit by bit (no 64-bit division routine in the firmware).
+pub fn div_rem(n: u64, d: u32) -> (u64, u32) {
+    if let Ok(n) = u32::try_from(n) {
+        return ((n / d) as u64, n % d);
+    }
+    let (mut q, mut r) = (0u64, 0u64);
+    for i in (0..64).rev() {
+        r = r << 1 | (n >> i & 1);
+        q <<= 1;
+        if r >= d as u64 {
+            r -= d as u64;
+            q |= 1;
+        }
+    }
+    (q, r as u32)
+}
+
+/// [`Text`] into a `core::fmt::Formatter`, keeping the first error.
+pub struct Fmt<'a, 'b>(pub &'a mut core::fmt::Formatter<'b>, pub core::fmt::Result);
+
+impl Text for Fmt<'_, '_> {
+    fn str(&mut self, s: &str) {
+        if self.1.is_ok() {
+            self.1 = self.0.write_str(s);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct S(heapless::String<200>);
+
+    impl Text for S {
+        fn str(&mut self, s: &str) {
+            self.0.push_str(s).unwrap();
+        }
+    }
+
+    #[test]
+    fn numbers_are_written_as_core_fmt_writes_them() {
+        let mut rng = crate::rng::Rng::new(9);
+        for i in 0..5000 {
+            let x = (rng.next_u32() as u64) << 32 | rng.next_u32() as u64;
+            let n = x >> (i % 64);
+            let mut s = S(heapless::String::new());
+            s.n(n)
+                .s(" ")
+                .hex(n as u32, 8)
+                .s(" ")
+                .hex(n as u16 as u32, 4);
+            let mut want = heapless::String::<200>::new();
+            use core::fmt::Write as _;
+            write!(want, "{n} {:#010x} {:#06x}", n as u32, n as u16).unwrap();
+            assert_eq!(s.0, want);
+            let d = (n as u32 >> (i % 32)).max(1);
+            assert_eq!(div_rem(n, d), (n / d as u64, (n % d as u64) as u32));
+        }
+        let mut s = S(heapless::String::new());
+        s.fill("@ is # or @, ## @", &["a", "bé"], &[12, 0]);
+        assert_eq!(s.0, "a is 12 or bé, 00 ");
+        let mut buf = [0; 8];
+        assert_eq!(hex(0x7f, 4, true, &mut buf), "007F");
+        assert_eq!(hex(0x1_0abc, 4, false, &mut buf), "10abc");
+        let mut buf = [0; 20];
+        assert_eq!(dec(0, &mut buf), "0");
+        assert_eq!(dec(u64::MAX, &mut buf), "18446744073709551615");
+    }
+}
