@@ -30,27 +30,9 @@ pub const HEADER_LEN: usize = 12;
 /// Bytes after the body (the CRC).
 pub const TRAILER_LEN: usize = 4;
 
-/// CRC-32 (ISO-HDLC, reflected polynomial `0xEDB88320`) of each 4-bit value: a table of
-/// 64 bytes, four bits a step (the byte-wise table would take 1 KB of the device's flash).
-const CRC_NIBBLE: [u32; 16] = {
-    let mut t = [0u32; 16];
-    let mut i = 0;
-    while i < 16 {
-        let mut c = i as u32;
-        let mut k = 0;
-        while k < 4 {
-            c = if c & 1 != 0 {
-                c >> 1 ^ 0xEDB8_8320
-            } else {
-                c >> 1
-            };
-            k += 1;
-        }
-        t[i] = c;
-        i += 1;
-    }
-    t
-};
+/// CRC-32 (ISO-HDLC) computed bit by bit: no table, so it costs the device's flash only
+/// its loop (the byte-wise table would take 1 KB); models are checked once, at load.
+const CRC: crc::Crc<u32, crc::NoTable> = crc::Crc::<u32, crc::NoTable>::new(&crc::CRC_32_ISO_HDLC);
 
 /// The recurrent cell a model uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,13 +180,7 @@ pub struct Body<'a> {
 
 /// CRC-32 (ISO-HDLC, the zlib/PNG polynomial) of `bytes`, as stored in the model file.
 pub fn crc32(bytes: &[u8]) -> u32 {
-    let mut c = !0u32;
-    for &b in bytes {
-        c ^= b as u32;
-        c = c >> 4 ^ CRC_NIBBLE[(c & 15) as usize];
-        c = c >> 4 ^ CRC_NIBBLE[(c & 15) as usize];
-    }
-    !c
+    CRC.checksum(bytes)
 }
 
 /// Writes a complete model file (header, body, CRC) into `out`; returns its length.
