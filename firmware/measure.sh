@@ -3,6 +3,7 @@
 # llvm-tools` (for llvm-size and llvm-nm).
 #
 #   firmware/measure.sh MODEL.mrnn [GEN_ARGS]
+#   firmware/measure.sh CLASSIFIER.mrnn "classify NAME..."
 #
 # Per board: code flash (.vector_table + .text + .rodata + .data) and static RAM
 # (.data + .bss + .uninit) from llvm-size; the model partition from the linker symbols;
@@ -13,6 +14,11 @@ set -euo pipefail
 model=$(realpath "${1:?usage: measure.sh MODEL.mrnn [GEN_ARGS]}")
 cd "$(dirname "$0")"
 gen_args=${2:-20 seed=1}
+# The command to measure: `classify …` as given, anything else as arguments of `gen`.
+case $gen_args in
+    classify*) command=$gen_args ;;
+    *) command="gen $gen_args" ;;
+esac
 bin=$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin
 [[ -x $bin/llvm-size ]] || { echo "needs llvm-size: rustup component add llvm-tools" >&2; exit 1; }
 
@@ -47,13 +53,13 @@ session() { # elf machine partition_addr
         return 1
     }
     printf 'echo off\r' >&"$in"; reply >/dev/null
-    printf 'gen %s\r' "$gen_args" >&"$in"; reply | tail -n 1
+    printf '%s\r' "$command" >&"$in"; reply | tail -n 1
     printf 'stats\r' >&"$in"; reply
     kill "$QEMU_PID" 2>/dev/null || true
     exec {out}<&- {in}>&-
 }
 
-echo "model: $model ($(stat -c %s "$model") bytes), gen $gen_args"
+echo "model: $model ($(stat -c %s "$model") bytes), $command"
 for board in mps2-an386 microbit; do
     case $board in
         mps2-an386) target=thumbv7em-none-eabihf; features=mps2-an386; profile=release ;;
