@@ -89,7 +89,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub lr: Option<f32>,
     /// Decoupled weight decay (AdamW) per unit of learning rate
-    /// [default: 0.01 for rnn, 0.1 for gru and lstm].
+    /// [default: 0.01 for rnn, 0.05 for gru and lstm].
     #[arg(long)]
     pub weight_decay: Option<f32>,
     /// Largest gradient norm [default: 1.0].

@@ -8,8 +8,10 @@ use crate::params::Dims;
 /// Initial value of the LSTM forget gate's input bias `b_x[f]`.
 ///
 /// A forget gate that starts mostly open (`σ(1) ≈ 0.73` rather than 0.5) lets the
-/// cell state and its gradient carry across a whole name from the first updates
-/// (Jozefowicz et al., 2015); measured on names it trains faster and ends lower.
+/// cell state and its gradient carry across a sequence from the first updates
+/// (Jozefowicz et al., 2015). On names (hidden 128, embedding 32, 40 epochs) it
+/// makes no measurable difference: validation 1.9643 nats/char with 1 and with 0;
+/// it is kept for longer sequences, where it matters.
 pub const LSTM_FORGET_BIAS: f32 = 1.0;
 
 /// Deterministic initial parameters for `dims` from `seed`: the same seed gives the same bytes.
