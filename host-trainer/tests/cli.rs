@@ -404,35 +404,21 @@ fn classifier_errors_are_clean() {
     assert_clean_error(&o, "classify needs a classifier");
     let o = micrornn(&["classify", "--model", m]);
     assert_eq!(o.status.code(), Some(2), "a name is required");
-    // A CSV without the label column.
-    let data = dir.join("nolabel.csv");
-    std::fs::write(&data, "name,count\nanna,3\nbob,4\n").unwrap();
-    let o = micrornn(&[
-        "train",
-        "--task",
-        "classify",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        dir.join("x.mrnn").to_str().unwrap(),
-        "--epochs",
-        "1",
-        "--quiet",
-    ]);
-    assert_clean_error(&o, "no `gender` column");
-    // One label only.
-    std::fs::write(&data, "name,gender\nanna,F\nbella,F\n").unwrap();
-    let o = micrornn(&[
-        "train",
-        "--task",
-        "classify",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        dir.join("x.mrnn").to_str().unwrap(),
-        "--epochs",
-        "1",
-        "--quiet",
-    ]);
-    assert_clean_error(&o, "a classifier needs at least 2");
+    // A CSV without the label column; a column with one label only.
+    let data = dir.join("bad-labels.csv");
+    let out = dir.join("x.mrnn");
+    for (csv, error) in [
+        ("name,count\nanna,3\nbob,4\n", "no `gender` column"),
+        (
+            "name,gender\nanna,F\nbella,F\n",
+            "a classifier needs at least 2",
+        ),
+    ] {
+        std::fs::write(&data, csv).unwrap();
+        let (data, out) = (data.to_str().unwrap(), out.to_str().unwrap());
+        let o = micrornn(&[
+            "train", "--task", "classify", "--data", data, "--out", out, "--epochs", "1", "-q",
+        ]);
+        assert_clean_error(&o, error);
+    }
 }

@@ -331,10 +331,7 @@ impl<'m, 'w> Session<'m, 'w> {
         io: &mut IO,
         board: &B,
     ) -> Result<(), GenFail> {
-        let model = self.model.as_ref().map_err(|e| GenFail::NoModel(*e))?;
-        if model.task() != Task::Generate {
-            return Err(GenFail::Failed(Error::WrongTask(model.task())));
-        }
+        let model = model_for(&self.model, Task::Generate)?;
         let b = &mut self.buffers;
         let mut net = NetQ::new(model, b.arena).map_err(GenFail::Failed)?;
         let mut rng = Rng::new(settings.seed);
@@ -382,10 +379,7 @@ impl Session<'_, '_> {
         io: &mut IO,
         board: &B,
     ) -> Result<(), GenFail> {
-        let model = self.model.as_ref().map_err(|e| GenFail::NoModel(*e))?;
-        if model.task() != Task::Classify {
-            return Err(GenFail::Failed(Error::WrongTask(model.task())));
-        }
+        let model = model_for(&self.model, Task::Classify)?;
         for c in names.chars().filter(|c| !c.is_ascii_whitespace()) {
             model.vocab.token(c).map_err(GenFail::Failed)?;
         }
@@ -458,6 +452,18 @@ pub fn check_fits(m: &Model<'_>, arena_words: usize, logits_len: usize) -> Resul
         }
     }
     Ok(())
+}
+
+/// The session's model if there is one and it does `task`.
+fn model_for<'a, 'm>(
+    model: &'a Result<Model<'m>, Error>,
+    task: Task,
+) -> Result<&'a Model<'m>, GenFail> {
+    let model = model.as_ref().map_err(|e| GenFail::NoModel(*e))?;
+    if model.task() != task {
+        return Err(GenFail::Failed(Error::WrongTask(model.task())));
+    }
+    Ok(model)
 }
 
 /// Why a `gen` or `classify` ended without `ok`.
