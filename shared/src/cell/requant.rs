@@ -48,14 +48,6 @@ pub(crate) struct InputTerm {
 }
 
 impl InputTerm {
-    /// No input term: 0 for every weight.
-    pub(crate) const NONE: InputTerm = InputTerm {
-        scale_bits: 0,
-        mantissa: 0,
-        round: 0,
-        shift: 1,
-    };
-
     /// The term of a row whose scale has these IEEE-754 bits.
     pub(crate) fn new(scale_bits: u32) -> Self {
         let exp = (scale_bits >> 23) & 0xff;
@@ -69,13 +61,16 @@ impl InputTerm {
         }
     }
 
-    /// `requant_q16((w as i8 as i32) << 15, scale)`.
-    #[inline(always)]
-    pub(crate) fn apply(&self, w: u8) -> i32 {
+    /// `out[i] = requant_q16((w[i] as i8 as i32) << 15, scale)` for each `i` (the
+    /// shortcut tested once).
+    pub(crate) fn apply_all(&self, w: &[u8], out: &mut [i32]) {
+        let all = out.iter_mut().zip(w);
         if self.shift != 0 {
-            (w as i8 as i32 * self.mantissa + self.round) >> self.shift
+            all.for_each(|(o, &w)| {
+                *o = (w as i8 as i32 * self.mantissa + self.round) >> self.shift
+            });
         } else {
-            self.slow(w)
+            all.for_each(|(o, &w)| *o = self.slow(w));
         }
     }
 
@@ -143,10 +138,12 @@ mod tests {
                 };
                 let bits = exp << 23 | mantissa;
                 let term = InputTerm::new(bits);
-                for w in 0..=255u8 {
+                let w: [u8; 256] = core::array::from_fn(|w| w as u8);
+                let mut got = [0i32; 256];
+                term.apply_all(&w, &mut got);
+                for (w, got) in w.into_iter().zip(got) {
                     let want = requant_q16((w as i8 as i32) << 15, bits);
-                    assert_eq!(term.apply(w), want, "w={w} bits={bits:#x}");
-                    assert_eq!(InputTerm::NONE.apply(w), 0);
+                    assert_eq!(got, want, "w={w} bits={bits:#x}");
                 }
             }
         }
