@@ -38,45 +38,53 @@ enum Gate {
 fn gate_fn(x: i32, f: Gate) -> i32 {
     if f == Gate::Sigmoid {
         let t = gate_tanh(x >> 1);
-        ((32768 + t + 1) >> 1).min(32767)
+        clamp_32767((32768 + t + 1) >> 1)
     } else {
         gate_tanh(x)
     }
 }
 
+/// Intervals of [`TANH_PAIRS`]: enough for every magnitude below 2^19 (8 in Q16).
+const PAIRS: usize = 1 << (19 - TANH_STEP_BITS);
+
 /// [`TANH_Q16`] by pairs, one word per interval: `t[i]` in the low half, `t[i + 1] - t[i]`
-/// (never negative) in the high half; the last word is `t[768]` alone (the value of every
-/// larger input). 3 KB of flash, on the Cortex-M4 only, for one load per lookup.
-static TANH_PAIRS: [u32; TANH_STEPS + 1] = {
-    let mut p = [0u32; TANH_STEPS + 1];
+/// (never negative) in the high half; from interval 768 on (inputs of 6 and more), `t[768]`
+/// alone. 4 KB of flash, on the Cortex-M4 only, for one load per lookup.
+static TANH_PAIRS: [u32; PAIRS + 1] = {
+    let mut p = [0u32; PAIRS + 1];
     let mut i = 0;
-    while i <= TANH_STEPS {
-        let next = if i < TANH_STEPS {
-            TANH_Q16[i + 1]
+    while i <= PAIRS {
+        p[i] = if i < TANH_STEPS {
+            TANH_Q16[i] as u32 | ((TANH_Q16[i + 1] - TANH_Q16[i]) as u32) << 16
         } else {
-            TANH_Q16[i]
+            TANH_Q16[TANH_STEPS] as u32
         };
-        p[i] = TANH_Q16[i] as u32 | ((next - TANH_Q16[i]) as u32) << 16;
         i += 1;
     }
     p
 };
 
-/// [`tanh_q15`], bit for bit, through [`TANH_PAIRS`]: the magnitude's interval is clamped
-/// to the last word (whose step is 0) instead of tested apart.
+/// [`tanh_q15`], bit for bit, through [`TANH_PAIRS`]: `x` is first clamped to ±2^19 (one
+/// `SSAT`; tanh is 32767 from 6 on anyway), so its interval is always in the table.
 #[allow(dead_code)] // the Cortex-M4's gate_tanh, and the tests
 #[inline(always)]
 fn tanh_by_pairs(x: i32) -> i32 {
-    let mag = x.unsigned_abs();
-    let pair = TANH_PAIRS[((mag >> TANH_STEP_BITS) as usize).min(TANH_STEPS)];
+    let mag = x.clamp(-(1 << 19), (1 << 19) - 1).unsigned_abs();
+    let pair = TANH_PAIRS[(mag >> TANH_STEP_BITS) as usize];
     let frac = (mag & ((1 << TANH_STEP_BITS) - 1)) as i32;
     let q16 = (pair & 0xffff) as i32 + (((pair >> 16) as i32 * frac) >> TANH_STEP_BITS);
-    let y = ((q16 + 1) >> 1).min(32767);
+    let y = clamp_32767((q16 + 1) >> 1);
     if x < 0 {
         -y
     } else {
         y
     }
+}
+
+/// `v.min(32767)` for `v` in `0..=32768`, in one instruction: only 32768 has bit 15 set.
+#[inline(always)]
+fn clamp_32767(v: i32) -> i32 {
+    v - (v >> 15)
 }
 
 if_dsp! {

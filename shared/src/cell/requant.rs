@@ -13,19 +13,21 @@ use crate::fixed::requant_q16;
 /// Other scales (zero, large, tiny) go to `requant_q16`.
 #[inline(always)]
 pub(crate) fn requant(acc: i32, scale_bits: u32) -> i32 {
-    // A sign bit makes `exp` 256 or more: out of range, so `requant_q16` decides.
-    let exp = scale_bits >> 23;
-    if exp.wrapping_sub(94) <= 30 {
+    // u = 124 - exp: in 0..=30 for the shortcut's exponents (a sign bit makes `exp` 256 or
+    // more, so `u` wraps far out of range and `requant_q16` decides).
+    let u = 124u32.wrapping_sub(scale_bits >> 23);
+    if u <= 30 {
         // m << 8 with the implicit bit at bit 31; as i32 it is m·2^8 - 2^32.
         let m8 = (scale_bits << 8 | 1 << 31) as i32;
         let hi = (((acc as i64 * m8 as i64) >> 32) as i32).wrapping_add(acc);
-        ((hi >> (124 - exp)) + 1) >> 1
+        ((hi >> u) + 1) >> 1
     } else {
         requant_slow(acc, scale_bits)
     }
 }
 
 /// [`requant_q16`], out of line: the rare scales outside [`requant`]'s shortcut.
+#[cold]
 #[inline(never)]
 fn requant_slow(acc: i32, scale_bits: u32) -> i32 {
     requant_q16(acc, scale_bits)

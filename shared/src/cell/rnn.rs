@@ -3,7 +3,7 @@
 //! `x` is the layer's input term, `a = W_h·h + b_h` its recurrent term (see
 //! [`super::weights`]).
 
-use crate::fixed::tanh_q15;
+use super::gate_math::tanh_q15_i32;
 use crate::kernels::pack_lanes;
 
 /// Integer step of a chunk of `k` units, in lane order ([`crate::kernels::lane_of`]):
@@ -11,7 +11,7 @@ use crate::kernels::pack_lanes;
 /// `new`, packed.
 #[inline(never)]
 pub(crate) fn step_q(pre: &[i32], new: &mut [i32]) {
-    pack_lanes(new, pre, |p| tanh_q15(p) as i32);
+    pack_lanes(new, pre, tanh_q15_i32);
 }
 
 /// Float step of a whole layer: `x` and `a` are the (H,) input and recurrent terms, `h`
