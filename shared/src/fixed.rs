@@ -80,12 +80,12 @@ const fn exp_f64(x: f64) -> f64 {
 
 /// tanh is tabulated on [0, 6) with this many intervals (step 1/128); beyond 6 it
 /// rounds to 32767 in Q15.
-const TANH_STEPS: usize = 768;
+pub(crate) const TANH_STEPS: usize = 768;
 /// log2 of the Q16 width of one table interval (1/128 = 512 / 2^16).
-const TANH_STEP_BITS: u32 = 9;
+pub(crate) const TANH_STEP_BITS: u32 = 9;
 
 /// tanh(i/128) in Q16 for i in 0..=768 (1.5 KB of flash; every value is below 1).
-const TANH_Q16: [u16; TANH_STEPS + 1] = {
+pub(crate) const TANH_Q16: [u16; TANH_STEPS + 1] = {
     let mut t = [0u16; TANH_STEPS + 1];
     let mut i = 0;
     while i <= TANH_STEPS {

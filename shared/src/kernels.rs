@@ -63,6 +63,8 @@ macro_rules! if_not_dsp {
     )*};
 }
 
+pub(crate) use {if_dsp, if_not_dsp};
+
 if_dsp! {
     mod dsp;
 }
@@ -182,65 +184,57 @@ pub fn pack_q15_portable(x: &[i16], out: &mut [i32]) {
     }
 }
 
-/// Writes the Q15 values `f(i, ins[i])` for every `i` (called once each, in order; their
-/// low 16 bits are packed) into `out` in the packed layout, as [`pack_q15`] would: values
-/// computed straight into the layout, with no natural-order copy.
+/// Where element `i` of `n` sits in the packed layout, counting lanes (word 0's low lane,
+/// its high lane, word 1's low lane, …): its position in **lane order**. A whole group of
+/// four, `x0 x1 x2 x3`, comes as `x0 x2 x1 x3` (positions 1 and 2 swap); the tail keeps
+/// its natural order. Swapping twice is the identity: `lane_of(lane_of(i, n), n) == i`.
 ///
-/// A chunk of a longer vector that starts at a multiple of 4 packs to the whole vector's
-/// words from `start / 2` on, provided it is a multiple of 4 long or ends the vector.
-///
-/// Panics if `out` is shorter than [`packed_len`]`(ins.len())`.
-#[inline(always)]
-pub fn pack_q15_map<T: Copy>(out: &mut [i32], ins: &[T], f: impl FnMut(usize, T) -> i32) {
-    pack_map_impl(&mut out[..packed_len(ins.len())], ins, f)
-}
-
-if_dsp! {
-    /// [`pack_q15_map`] for speed: a group of four values (two words) per step.
-    #[inline(always)]
-    fn pack_map_impl<T: Copy>(out: &mut [i32], ins: &[T], mut f: impl FnMut(usize, T) -> i32) {
-        let split = ins.len() & !3;
-        let (groups, tail) = out.split_at_mut(split / 2);
-        for (g, o) in groups.chunks_exact_mut(2).enumerate() {
-            let i = 4 * g;
-            if let ([o0, o1], &[a, b, c, d]) = (o, &ins[i..i + 4]) {
-                // (x0, x2) and (x1, x3), each value stored as soon as it is computed.
-                *o0 = f(i, a) & 0xffff;
-                *o1 = f(i + 1, b) & 0xffff;
-                *o0 |= f(i + 2, c) << 16;
-                *o1 |= f(i + 3, d) << 16;
-            }
-        }
-        for (j, &x) in ins[split..].iter().enumerate() {
-            let v = f(split + j, x) & 0xffff;
-            tail[j / 2] = if j % 2 == 0 { v } else { tail[j / 2] | v << 16 };
-        }
+/// Values in lane order pack two per word, in order ([`pack_lanes`]), and a packed vector
+/// unpacks into lane order the same way ([`unpack_lanes`]): the integer cells keep their
+/// per-unit scratch in lane order, so the state is read and written with no shuffling.
+/// A chunk of units that starts at a multiple of 4 and is a multiple of 4 long (or ends
+/// the vector) has the same lane order as its part of the whole vector.
+#[inline]
+pub fn lane_of(i: usize, n: usize) -> usize {
+    if i < n & !3 {
+        i & !3 | (i & 1) << 1 | (i >> 1 & 1)
+    } else {
+        i
     }
 }
 
-if_not_dsp! {
-    use self::pack_q15_map_portable as pack_map_impl;
+/// Packs the Q15 values `f(v[i])`, `v` in lane order (see [`lane_of`]): word `j` holds
+/// `f(v[2j])` in its low lane and `f(v[2j + 1])` in its high lane (0 after an odd last
+/// value). Only the low 16 bits of each `f(…)` are kept. Writes [`packed_len`]`(v.len())`
+/// words.
+///
+/// Panics if `out` is shorter than that.
+#[inline(always)]
+pub fn pack_lanes(out: &mut [i32], v: &[i32], f: impl Fn(i32) -> i32) {
+    let pairs = v.chunks_exact(2);
+    let last = pairs.remainder();
+    let (words, tail) = out[..packed_len(v.len())].split_at_mut(v.len() / 2);
+    for (o, p) in words.iter_mut().zip(pairs) {
+        *o = (f(p[0]) & 0xffff) | f(p[1]) << 16;
+    }
+    if let ([o], [x]) = (tail, last) {
+        *o = f(*x) & 0xffff;
+    }
 }
 
-/// The portable [`pack_q15_map`], for size: one value at a time, into its word and lane
-/// (the low lane first, so it is written, then the high lane added).
+/// The `out.len()` Q15 values of the packed `xp`, widened, in lane order (see
+/// [`lane_of`]): the inverse of [`pack_lanes`].
+///
+/// Panics if `xp` is shorter than [`packed_len`]`(out.len())`.
 #[inline(always)]
-pub fn pack_q15_map_portable<T: Copy>(
-    out: &mut [i32],
-    ins: &[T],
-    mut f: impl FnMut(usize, T) -> i32,
-) {
-    let split = ins.len() & !3;
-    for (i, &x) in ins.iter().enumerate() {
-        let v = f(i, x) & 0xffff;
-        let (word, high) = if i < split {
-            (i / 4 * 2 + i % 2, i % 4 >= 2)
-        } else {
-            (i / 2, i % 2 == 1)
-        };
-        if let Some(o) = out.get_mut(word) {
-            *o = if high { *o | v << 16 } else { v };
-        }
+pub fn unpack_lanes(xp: &[i32], out: &mut [i32]) {
+    let (pairs, last) = out.split_at_mut(out.len() & !1);
+    let (words, tail) = xp[..packed_len(pairs.len() + last.len())].split_at(pairs.len() / 2);
+    for (p, &w) in pairs.chunks_exact_mut(2).zip(words) {
+        (p[0], p[1]) = lanes(w);
+    }
+    if let ([o], [w]) = (last, tail) {
+        *o = lanes(*w).0;
     }
 }
 
@@ -456,17 +450,21 @@ mod tests {
                 assert_eq!(xp[packed_len(n) - 1] >> 16, 0, "n={n}");
             }
         }
-        // The same from i32 values.
+        // Lane order: pack_lanes of the values in lane order gives the same words.
         for n in SIZES {
             let x: [i16; 511] = core::array::from_fn(|_| rng.next_u32() as i16);
-            let wide: [i32; 511] = core::array::from_fn(|i| x[i] as i32);
+            let mut in_lanes = [0i32; 511];
+            for (i, &xi) in x[..n].iter().enumerate() {
+                assert_eq!(lane_of(lane_of(i, n), n), i, "n={n} i={i}");
+                in_lanes[lane_of(i, n)] = xi as i32 * 3;
+            }
             let (mut xp, mut xq) = ([0x5555_5555i32; 257], [0x5555_5555i32; 257]);
             pack_q15(&x[..n], &mut xp);
-            pack_q15_map(&mut xq, &wide[..n], |_, x| x);
+            pack_lanes(&mut xq, &in_lanes[..n], |v| v / 3);
             assert_eq!(xp, xq, "n={n}");
-            let mut xr = [0x5555_5555i32; 257];
-            pack_q15_map_portable(&mut xr[..packed_len(n)], &wide[..n], |_, x| x);
-            assert_eq!(xp, xr, "n={n}");
+            let mut back = [0i32; 511];
+            unpack_lanes(&xp, &mut back[..n]);
+            assert_eq!(back.map(|v| v * 3), in_lanes, "n={n}");
         }
         // The order within a group: x0 x2 | x1 x3.
         let mut xp = [0; 3];

@@ -30,7 +30,8 @@ pub(crate) enum Input<'x> {
 }
 
 /// The pre-activations of units `start..start + xs.len()` of a layer in every gate block
-/// of `w_x` (unless `input` is a row) and `w_h` (see the module docs); `hp` is the layer's
+/// of `w_x` (unless `input` is a row) and `w_h` (see the module docs), in lane order
+/// ([`crate::kernels::lane_of`]: the order of their state's lanes); `hp` is the layer's
 /// packed state, `split_last` keeps the last gate block's input term apart in `xs`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn gate_rows(
@@ -51,17 +52,17 @@ pub(crate) fn gate_rows(
         let apart = split_last && g * k == last;
         match *input {
             Input::Row { term, row } => {
-                let x = &row[r0..r0 + k];
+                term.apply_all(&row[r0..r0 + k], xs);
                 if apart {
-                    xs.iter_mut().zip(x).for_each(|(o, &w)| *o = term.apply(w));
-                    rows(w_h, r0, hp, pre, none(w_h));
+                    to_lanes(xs);
+                    rows(w_h, r0, hp, pre, None, Order::Lanes);
                 } else {
-                    rows(w_h, r0, hp, pre, (x, term));
+                    rows(w_h, r0, hp, pre, Some(xs), Order::Lanes);
                 }
             }
             Input::Packed(xp) => {
-                rows(w_x, r0, xp, xs, none(w_x));
-                rows(w_h, r0, hp, pre, none(w_h));
+                rows(w_x, r0, xp, xs, None, Order::Lanes);
+                rows(w_h, r0, hp, pre, None, Order::Lanes);
                 if !apart {
                     for (p, &x) in pre.iter_mut().zip(xs.iter()) {
                         *p = p.saturating_add(x);
@@ -72,34 +73,59 @@ pub(crate) fn gate_rows(
     }
 }
 
-/// No added term for [`rows`] of `t`: [`InputTerm::NONE`] (0 for every weight) over its
-/// scales (as many bytes as it has rows, and more).
-pub(crate) fn none<'t>(t: &QTensor<'t>) -> (&'t [u8], InputTerm) {
-    (t.scales, InputTerm::NONE)
+/// The order in which [`rows`] writes its results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// Row `start + i` to `out[i]`.
+    Natural,
+    /// Row `start + i` to `out[lane_of(i, out.len())]`.
+    Lanes,
 }
 
-/// `out.len()` rows of `t` from row `start`, in Q16: the dot product of each row with the
-/// packed `xp`, then `requant(acc, scale) ⊕ term.apply(x[i]) ⊕ bias` for
-/// `(x, term) = input` (each sum saturated). `t` has a bias: every tensor but layer 0's
-/// table does.
+/// Natural order to lane order, in place: the middle two of each whole group of 4 swap.
+fn to_lanes(v: &mut [i32]) {
+    v.chunks_exact_mut(4).for_each(|g| g.swap(1, 2));
+}
+
+/// `out.len()` rows of `t` from row `start`, in Q16, in `order`: the dot product of each
+/// row with the packed `xp`, then `requant(acc, scale) ⊕ x[i] ⊕ bias` for `Some(x) = x`
+/// (each sum saturated), `requant(acc, scale) ⊕ bias` for `None`. `t` has a bias: every
+/// tensor but layer 0's table does.
 #[inline(never)]
 pub(crate) fn rows(
     t: &QTensor<'_>,
     start: usize,
     xp: &[i32],
     out: &mut [i32],
-    input: (&[u8], InputTerm),
+    x: Option<&[i32]>,
+    order: Order,
 ) {
     let k = out.len();
     matvec_q8_packed(&t.weights[start * t.cols..], t.cols, xp, out);
-    let (x, term) = (&input.0[..k], input.1);
     let (scales, bias) = (
         &t.scales[4 * start..][..4 * k],
         &t.bias[4 * start..][..4 * k],
     );
+    match x {
+        None => requant_rows(out, scales, bias, |_| 0),
+        Some(x) => {
+            let x = &x[..k];
+            requant_rows(out, scales, bias, |i| x[i])
+        }
+    }
+    if order == Order::Lanes {
+        to_lanes(out);
+    }
+}
+
+/// Each accumulator `out[i]` becomes `requant(out[i], scale) ⊕ x(i) ⊕ bias` (the scales
+/// and biases: little-endian words, 4 bytes per row).
+#[inline(always)]
+fn requant_rows(out: &mut [i32], scales: &[u8], bias: &[u8], x: impl Fn(usize) -> i32) {
+    let k = out.len();
+    let (scales, bias) = (&scales[..4 * k], &bias[..4 * k]);
     for i in 0..k {
-        let scale = word(&scales[4 * i..4 * i + 4]);
-        let pre = requant(out[i], scale).saturating_add(term.apply(x[i]));
+        let pre = requant(out[i], word(&scales[4 * i..4 * i + 4])).saturating_add(x(i));
         out[i] = pre.saturating_add(word(&bias[4 * i..4 * i + 4]) as i32);
     }
 }

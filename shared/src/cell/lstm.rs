@@ -10,28 +10,30 @@
 //! resolution of the pre-activations (2^-16), and it is the format `tanh_q15` reads, so
 //! `tanh(c')` needs no conversion. It costs 4 bytes per unit and layer.
 
-use super::gate_math::{gate_q16, mul_q15, sigmoid, sigmoid_all, tanh_all, tanh_q15_i32};
-use crate::kernels::pack_q15_map;
+use super::gate_math::{gate_q16, mul_q15, sigmoid, sigmoid_q15, tanh_q15_i32};
+use crate::kernels::pack_lanes;
 
-/// Integer step of a chunk of `k` units. `pre` (4k,) holds the Q16 pre-activations
-/// `x + a` of `i, f, g, o` (gate-major; the gates are computed in place); `c` (k,) the
-/// units' cell states (Q16), updated. The units' new `h` (Q15) go to `new`, packed.
+/// Integer step of a chunk of `k` units, in lane order ([`crate::kernels::lane_of`]).
+/// `pre` (4k,) holds the Q16 pre-activations `x + a` of `i, f, g, o` (gate-major,
+/// scratch); `c` (k,) the units' cell states (Q16), updated. The units' new `h` (Q15) go
+/// to `new`, packed.
 ///
 /// `f ⊙ c` is rounded to Q16 ([`gate_q16`]), `i ⊙ g` (Q15 · Q15) rounded to Q16, their
 /// sum saturated; `h' = o ⊙ tanh(c')` rounded to Q15 ([`mul_q15`]).
 #[inline(never)]
 pub(crate) fn step_q(pre: &mut [i32], c: &mut [i32], new: &mut [i32]) {
     let k = c.len();
-    let (ifg, o) = pre.split_at_mut(3 * k);
-    let (i_f, g) = ifg.split_at_mut(2 * k);
-    sigmoid_all(i_f);
-    tanh_all(g);
-    sigmoid_all(o);
-    let (i, f) = i_f.split_at(k);
-    pack_q15_map(new, o, |u, o| {
-        c[u] = gate_q16(f[u], c[u]).saturating_add((i[u] * g[u] + (1 << 13)) >> 14);
-        mul_q15(o, tanh_q15_i32(c[u]))
-    });
+    let (i, rest) = pre.split_at_mut(k);
+    let (f, rest) = rest.split_at_mut(k);
+    let (g, o) = rest.split_at(k);
+    // h', over i.
+    let gates = f.iter().zip(g).zip(o);
+    for ((i, c), ((&f, &g), &o)) in i.iter_mut().zip(c.iter_mut()).zip(gates) {
+        let ig = (sigmoid_q15(*i) * tanh_q15_i32(g) + (1 << 13)) >> 14;
+        *c = gate_q16(sigmoid_q15(f), *c).saturating_add(ig);
+        *i = mul_q15(sigmoid_q15(o), tanh_q15_i32(*c));
+    }
+    pack_lanes(new, i, |h| h);
 }
 
 /// Float step of a whole layer: `x` and `a` are the (4H,) input and recurrent terms,

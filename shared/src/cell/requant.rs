@@ -13,19 +13,21 @@ use crate::fixed::requant_q16;
 /// Other scales (zero, large, tiny) go to `requant_q16`.
 #[inline(always)]
 pub(crate) fn requant(acc: i32, scale_bits: u32) -> i32 {
-    // A sign bit makes `exp` 256 or more: out of range, so `requant_q16` decides.
-    let exp = scale_bits >> 23;
-    if exp.wrapping_sub(94) <= 30 {
+    // u = 124 - exp: in 0..=30 for the shortcut's exponents (a sign bit makes `exp` 256 or
+    // more, so `u` wraps far out of range and `requant_q16` decides).
+    let u = 124u32.wrapping_sub(scale_bits >> 23);
+    if u <= 30 {
         // m << 8 with the implicit bit at bit 31; as i32 it is m·2^8 - 2^32.
         let m8 = (scale_bits << 8 | 1 << 31) as i32;
         let hi = (((acc as i64 * m8 as i64) >> 32) as i32).wrapping_add(acc);
-        ((hi >> (124 - exp)) + 1) >> 1
+        ((hi >> u) + 1) >> 1
     } else {
         requant_slow(acc, scale_bits)
     }
 }
 
 /// [`requant_q16`], out of line: the rare scales outside [`requant`]'s shortcut.
+#[cold]
 #[inline(never)]
 fn requant_slow(acc: i32, scale_bits: u32) -> i32 {
     requant_q16(acc, scale_bits)
@@ -48,14 +50,6 @@ pub(crate) struct InputTerm {
 }
 
 impl InputTerm {
-    /// No input term: 0 for every weight.
-    pub(crate) const NONE: InputTerm = InputTerm {
-        scale_bits: 0,
-        mantissa: 0,
-        round: 0,
-        shift: 1,
-    };
-
     /// The term of a row whose scale has these IEEE-754 bits.
     pub(crate) fn new(scale_bits: u32) -> Self {
         let exp = (scale_bits >> 23) & 0xff;
@@ -69,13 +63,16 @@ impl InputTerm {
         }
     }
 
-    /// `requant_q16((w as i8 as i32) << 15, scale)`.
-    #[inline(always)]
-    pub(crate) fn apply(&self, w: u8) -> i32 {
+    /// `out[i] = requant_q16((w[i] as i8 as i32) << 15, scale)` for each `i` (the
+    /// shortcut tested once).
+    pub(crate) fn apply_all(&self, w: &[u8], out: &mut [i32]) {
+        let all = out.iter_mut().zip(w);
         if self.shift != 0 {
-            (w as i8 as i32 * self.mantissa + self.round) >> self.shift
+            all.for_each(|(o, &w)| {
+                *o = (w as i8 as i32 * self.mantissa + self.round) >> self.shift
+            });
         } else {
-            self.slow(w)
+            all.for_each(|(o, &w)| *o = self.slow(w));
         }
     }
 
@@ -143,10 +140,12 @@ mod tests {
                 };
                 let bits = exp << 23 | mantissa;
                 let term = InputTerm::new(bits);
-                for w in 0..=255u8 {
+                let w: [u8; 256] = core::array::from_fn(|w| w as u8);
+                let mut got = [0i32; 256];
+                term.apply_all(&w, &mut got);
+                for (w, got) in w.into_iter().zip(got) {
                     let want = requant_q16((w as i8 as i32) << 15, bits);
-                    assert_eq!(term.apply(w), want, "w={w} bits={bits:#x}");
-                    assert_eq!(InputTerm::NONE.apply(w), 0);
+                    assert_eq!(got, want, "w={w} bits={bits:#x}");
                 }
             }
         }

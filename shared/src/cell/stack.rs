@@ -6,8 +6,8 @@
 //! | part | words | holds |
 //! |---|---|---|
 //! | `h` | `2·L·P` | two buffers per layer, Q15, packed for the kernels ([`crate::kernels`]): the state, and the new state being computed; they swap roles after each step (no copy) |
-//! | `c` | `L·H` (LSTM only) | each layer's cell state, Q16 (see [`super::lstm`]) |
-//! | `pre` | `G·k` | the pre-activations of a chunk of `k` units (module `gates`) |
+//! | `c` | `L·H` (LSTM only) | each layer's cell state, Q16 (see [`super::lstm`]), in lane order ([`lane_of`]) |
+//! | `pre` | `G·k` | the pre-activations of a chunk of `k` units (module `gates`), in lane order |
 //! | `xs` | `k` | an input term of the chunk |
 //!
 //! A layer is computed `k` units at a time (`k` = `H`, or a multiple of 4, as the arena
@@ -15,12 +15,12 @@
 //! of the layers above the first, output) runs in the packed kernels, and the result is
 //! the same bits whatever `k` is.
 
-use super::gates::{gate_rows, none, rows, Input};
+use super::gates::{gate_rows, rows, Input, Order};
 use super::requant::InputTerm;
 use super::{gru, lstm, rnn, Net};
 use crate::error::{Error, Result};
 use crate::format::CellKind;
-use crate::kernels::{packed_get, packed_len};
+use crate::kernels::{lane_of, packed_get, packed_len};
 use crate::model::Model;
 
 /// The smallest chunk of units the arena must hold (or `H`, if smaller).
@@ -101,7 +101,7 @@ impl<'n> NetQ<'n> {
             return 0;
         }
         let (h, l_count) = (m.hidden(), m.layer_count());
-        self.arena[2 * l_count * packed_len(h) + l * h + i]
+        self.arena[2 * l_count * packed_len(h) + l * h + lane_of(i, h)]
     }
 
     /// Units computed per chunk.
@@ -165,8 +165,7 @@ impl Net for NetQ<'_> {
                     CellKind::Rnn => rnn::step_q(pre, new),
                     CellKind::Gru => {
                         // The chunk's old h: the same layout from word start / 2 on.
-                        let old = hp.get(start / 2..).unwrap_or_default();
-                        gru::step_q(pre, xs, |i| packed_get(old, k, i) as i32, new)
+                        gru::step_q(pre, xs, &hp[start / 2..], new)
                     }
                     CellKind::Lstm => lstm::step_q(pre, &mut cs[l * h + start..][..k], new),
                 }
@@ -179,6 +178,13 @@ impl Net for NetQ<'_> {
     fn output(&mut self, out: &mut [i32]) {
         let m = self.model;
         let top = self.state(m.layer_count() - 1);
-        rows(&m.w_out, 0, top, &mut out[..m.outputs()], none(&m.w_out));
+        rows(
+            &m.w_out,
+            0,
+            top,
+            &mut out[..m.outputs()],
+            None,
+            Order::Natural,
+        );
     }
 }
