@@ -51,6 +51,10 @@ pub const DEFAULT_LABEL_COLUMN: &str = "gender";
 pub const CLASSIFY_CELL: CellKind = CellKind::Gru;
 /// Default epochs of a classifier.
 pub const CLASSIFY_EPOCHS: u32 = 20;
+/// Default decoupled weight decay of a classifier: it overfits sooner than a generator
+/// (one label per name); decay 0.1 rather than 0.05 gives 0.908 rather than 0.901
+/// validation accuracy per name (GRU 128, embedding 32, 20 epochs).
+pub const CLASSIFY_WEIGHT_DECAY: f32 = 0.1;
 
 /// Default hidden units of the gated cells: each step costs 3 (GRU) or 4 (LSTM) times
 /// the vanilla RNN's, so they default to a smaller state than its 192.
@@ -108,14 +112,15 @@ impl TrainConfig {
     }
 
     /// The defaults for `task` with `cell` (or the task's default cell): those of
-    /// [`TrainConfig::for_cell`]; a classifier defaults to a GRU and
-    /// [`CLASSIFY_EPOCHS`] epochs.
+    /// [`TrainConfig::for_cell`]; a classifier defaults to a GRU,
+    /// [`CLASSIFY_EPOCHS`] epochs and weight decay [`CLASSIFY_WEIGHT_DECAY`].
     pub fn for_task(task: Task, cell: Option<CellKind>) -> TrainConfig {
         match task {
             Task::Generate => TrainConfig::for_cell(cell.unwrap_or(CellKind::Rnn)),
             Task::Classify => TrainConfig {
                 task,
                 epochs: CLASSIFY_EPOCHS,
+                weight_decay: CLASSIFY_WEIGHT_DECAY,
                 ..TrainConfig::for_cell(cell.unwrap_or(CLASSIFY_CELL))
             },
         }
