@@ -47,7 +47,7 @@ pub(crate) fn backward(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard) {
 }
 
 /// Layer `l`'s backpropagation through time: `s.dh` (the states' gradient from
-/// above) becomes `dx` in `s.xp` and, for the GRU, `da` in `s.da`.
+/// above) becomes `dx` in the layer's `xp` and, for the GRU, `da` in `s.da`.
 fn through_time(backend: Backend, s: &mut Shard, l: usize) {
     let d = s.dims;
     let (h, gh) = (d.hidden, d.gates() * d.hidden);
@@ -57,7 +57,7 @@ fn through_time(backend: Backend, s: &mut Shard, l: usize) {
     if lstm {
         s.dc[..n * h].fill(0.0);
     }
-    let layer = &s.layers[l];
+    let layer = &mut s.layers[l];
     for t in (0..s.active.len()).rev() {
         let (a, step) = (s.active[t], s.start[t]..s.start[t + 1]);
         let prev = (t > 0).then(|| s.start[t - 1]);
@@ -75,7 +75,7 @@ fn through_time(backend: Backend, s: &mut Shard, l: usize) {
             ),
             None => (&s.zero[..a * h], &s.zero[..a * sh]),
         };
-        let dx = &mut s.xp[step.start * gh..step.end * gh];
+        let dx = &mut layer.xp[step.start * gh..step.end * gh];
         let da: &mut [f32] = if gru {
             &mut s.da[step.start * gh..step.end * gh]
         } else {
@@ -101,7 +101,7 @@ fn through_time(backend: Backend, s: &mut Shard, l: usize) {
         );
         if let Some(dh_prev) = dh_prev {
             // da[t] (a,G·H) @ w_h (G·H,H) -> dh[t-1][..a] (a,H), added.
-            let da = if gru { &s.da[..] } else { &s.xp[..] };
+            let da = if gru { &s.da[..] } else { &layer.xp[..] };
             backend.matmul(
                 Mat::rows(&da[step.start * gh..step.end * gh], a, gh),
                 Mat::rows(&layer.w_h, gh, h),
@@ -112,14 +112,14 @@ fn through_time(backend: Backend, s: &mut Shard, l: usize) {
     }
 }
 
-/// Layer `l`'s weight gradients from `dx` (`s.xp`) and `da`, and the gradient of
+/// Layer `l`'s weight gradients from `dx` (its `xp`) and `da`, and the gradient of
 /// its input: `s.dh` for layer `l - 1`, or the embedding's.
 fn layer_gradient(backend: Backend, emb: &[f32], s: &mut Shard, l: usize, g: &mut ParamsMut<'_>) {
     let d = s.dims;
     let (h, gh) = (d.hidden, d.gates() * d.hidden);
     let n = s.tokens();
     let gl = &mut g.layers[l];
-    let dx = &s.xp[..n * gh];
+    let dx = &s.layers[l].xp[..n * gh];
     let da = if d.cell == CellKind::Gru {
         &s.da[..n * gh]
     } else {

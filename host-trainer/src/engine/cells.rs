@@ -16,8 +16,11 @@
 //! input terms, both biases folded into one).
 //!
 //! Saved per row for the backward pass ([`saved_blocks`] blocks of `H`): nothing
-//! for the RNN (its `h'` is enough); GRU `r, z, n, a_n + b_hn`; LSTM
-//! `i, f, g, o, c', tanh(c')` (so the LSTM's cell state lives in block 4).
+//! for the RNN (its `h'` is enough); GRU `r, z, n, a_n + b_hn`; LSTM `c', tanh(c')`
+//! (so the LSTM's cell state lives in block 0). The LSTM keeps its gate
+//! activations `i, f, g, o` in place of their pre-activations in `xp`, and the
+//! backward step overwrites them with their gradient: one buffer, read and
+//! written in the same cache lines, instead of a second copy of that size.
 //!
 //! The loops are straight-line `f32` code over equal-length slices so they
 //! vectorise; [`Backend::has_avx2_fma`] selects a copy compiled for AVX2 + FMA.
@@ -32,7 +35,7 @@ pub(crate) const fn saved_blocks(cell: CellKind) -> usize {
     match cell {
         CellKind::Rnn => 0,
         CellKind::Gru => 4,
-        CellKind::Lstm => 6,
+        CellKind::Lstm => 2,
     }
 }
 
@@ -43,7 +46,7 @@ pub(crate) const fn separate_recurrent(cell: CellKind) -> bool {
 }
 
 /// Block of the saved values holding the LSTM's cell state `c'`.
-const LSTM_C: usize = 4;
+const LSTM_C: usize = 0;
 
 /// The logistic function through the fast `tanh`: `σ(x) = (1 + tanh(x / 2)) / 2`.
 #[inline(always)]
@@ -57,8 +60,8 @@ pub(crate) struct Forward<'a> {
     /// Hidden units `H`.
     pub h: usize,
     /// (a, G·H) input terms `W_x·x + b_x`; without [`separate_recurrent`], the
-    /// whole pre-activations `x + a`.
-    pub xp: &'a [f32],
+    /// whole pre-activations `x + a`. The LSTM overwrites them with its gates.
+    pub xp: &'a mut [f32],
     /// (a, G·H) recurrent products `W_h·h` (zeros at the first step); empty
     /// without [`separate_recurrent`].
     pub rec: &'a [f32],
@@ -91,7 +94,8 @@ pub(crate) struct Backward<'a> {
     pub saved_prev: &'a [f32],
     /// (a, H) gradient of the new cell states from the next step (LSTM).
     pub dc: &'a [f32],
-    /// (a, G·H) out: gradient of the input terms `x`.
+    /// (a, G·H) out: gradient of the input terms `x`; in (LSTM): the gate
+    /// activations `i, f, g, o` the forward step left there.
     pub dx: &'a mut [f32],
     /// (a, G·H) out: gradient of the recurrent pre-activations `a + b_h` (GRU only,
     /// where it differs from `dx`; empty otherwise).
@@ -154,7 +158,7 @@ fn forward_rows(cell: CellKind, f: Forward<'_>) {
     let (g, s) = (cell.gates() * h, saved_blocks(cell) * h);
     let rows = f.h_new.len() / h;
     for r in 0..rows {
-        let xp = &f.xp[r * g..][..g];
+        let xp = &mut f.xp[r * g..][..g];
         let out = &mut f.h_new[r * h..][..h];
         match cell {
             CellKind::Rnn => rnn_forward(xp, out),
@@ -230,6 +234,60 @@ fn map<const I: usize, const O: usize>(
     }
 }
 
+/// [`map`] with `M` slices read and written in place:
+/// `(io[·][i], outs[·][i]) = f(io[·][i], ins[·][i])` for every `i < io[0].len()`.
+///
+/// Each chunk is read whole before any of it is written, as in [`map`].
+#[inline(always)]
+fn map_io<const M: usize, const I: usize, const O: usize>(
+    mut io: [&mut [f32]; M],
+    ins: [&[f32]; I],
+    mut outs: [&mut [f32]; O],
+    f: impl Fn([f32; M], [f32; I]) -> ([f32; M], [f32; O]),
+) {
+    let n = io[0].len();
+    let mut i0 = 0;
+    while i0 + LANES <= n {
+        let u: [[f32; LANES]; M] =
+            std::array::from_fn(|k| io[k][i0..i0 + LANES].try_into().expect("a chunk"));
+        let x: [[f32; LANES]; I] =
+            std::array::from_fn(|k| ins[k][i0..i0 + LANES].try_into().expect("a chunk"));
+        let mut yu = [[0.0f32; LANES]; M];
+        let mut y = [[0.0f32; LANES]; O];
+        for j in 0..LANES {
+            let (ru, r) = f(
+                std::array::from_fn(|k| u[k][j]),
+                std::array::from_fn(|k| x[k][j]),
+            );
+            for k in 0..M {
+                yu[k][j] = ru[k];
+            }
+            for k in 0..O {
+                y[k][j] = r[k];
+            }
+        }
+        for (out, y) in io.iter_mut().zip(&yu) {
+            out[i0..i0 + LANES].copy_from_slice(y);
+        }
+        for (out, y) in outs.iter_mut().zip(&y) {
+            out[i0..i0 + LANES].copy_from_slice(y);
+        }
+        i0 += LANES;
+    }
+    for i in i0..n {
+        let (ru, r) = f(
+            std::array::from_fn(|k| io[k][i]),
+            std::array::from_fn(|k| ins[k][i]),
+        );
+        for (out, r) in io.iter_mut().zip(ru) {
+            out[i] = r;
+        }
+        for (out, r) in outs.iter_mut().zip(r) {
+            out[i] = r;
+        }
+    }
+}
+
 #[inline(always)]
 fn gru_forward(
     h: usize,
@@ -259,20 +317,20 @@ fn gru_forward(
 }
 
 #[inline(always)]
-fn lstm_forward(h: usize, pre: &[f32], c_prev: &[f32], out: &mut [f32], saved: &mut [f32]) {
-    let [pi, pf, pg, po] = blocks(pre, h);
-    let [si, sf, sg, so, sc, stc] = blocks_mut(saved, h);
-    map(
-        [pi, pf, pg, po, &c_prev[..h]],
-        [&mut out[..h], si, sf, sg, so, sc, stc],
-        |[pi, pf, pg, po, cp]| {
+fn lstm_forward(h: usize, pre: &mut [f32], c_prev: &[f32], out: &mut [f32], saved: &mut [f32]) {
+    let [sc, stc] = blocks_mut(saved, h);
+    map_io(
+        blocks_mut(pre, h),
+        [&c_prev[..h]],
+        [&mut out[..h], sc, stc],
+        |[pi, pf, pg, po], [cp]| {
             let i = sigmoid(pi);
             let f = sigmoid(pf);
             let g = tanh(pg);
             let o = sigmoid(po);
             let c = f * cp + i * g;
             let tc = tanh(c);
-            [o * tc, i, f, g, o, c, tc]
+            ([i, f, g, o], [o * tc, c, tc])
         },
     );
 }
@@ -295,11 +353,11 @@ fn backward_rows(cell: CellKind, mut b: Backward<'_>) {
                 gru_backward(h, dh, h_prev, saved, dx, da, dh_prev);
             }
             CellKind::Lstm => {
-                let saved = &b.saved[r * s..][..s];
+                let tc = &b.saved[r * s + h..][..h];
                 let c_prev = &b.saved_prev[r * s + LSTM_C * h..][..h];
                 let dc = &b.dc[r * h..][..h];
                 let dc_prev = b.dc_prev.as_deref_mut().map(|d| &mut d[r * h..][..h]);
-                lstm_backward(h, dh, c_prev, dc, saved, dx, dc_prev);
+                lstm_backward(h, dh, c_prev, dc, tc, dx, dc_prev);
             }
         }
     }
@@ -349,15 +407,15 @@ fn lstm_backward(
     dh: &[f32],
     c_prev: &[f32],
     dc_next: &[f32],
-    saved: &[f32],
+    tc: &[f32],
     dx: &mut [f32],
     dc_prev: Option<&mut [f32]>,
 ) {
-    let [si, sf, sg, so, _, stc] = blocks(saved, h);
-    let [dxi, dxf, dxg, dxo] = blocks_mut(dx, h);
-    let ins = [si, sf, sg, so, stc, &dh[..h], &c_prev[..h], &dc_next[..h]];
+    // dx holds the gates i, f, g, o on entry.
+    let gates = blocks_mut(dx, h);
+    let ins = [&tc[..h], &dh[..h], &c_prev[..h], &dc_next[..h]];
     // Gate pre-activation gradients and the full cell-state gradient dc'.
-    let lane = |[i, f, g, o, tc, d, cp, dcn]: [f32; 8]| {
+    let lane = |[i, f, g, o]: [f32; 4], [tc, d, cp, dcn]: [f32; 4]| {
         let dc = dcn + d * o * (1.0 - tc * tc);
         let gates = [
             dc * g * i * (1.0 - i),
@@ -365,14 +423,11 @@ fn lstm_backward(
             dc * i * (1.0 - g * g),
             d * tc * o * (1.0 - o),
         ];
-        (gates, dc * f)
+        (gates, [dc * f])
     };
     match dc_prev {
-        Some(dc_prev) => map(ins, [dxi, dxf, dxg, dxo, &mut dc_prev[..h]], |x| {
-            let ([di, df, dg, d_o], dcp) = lane(x);
-            [di, df, dg, d_o, dcp]
-        }),
-        None => map(ins, [dxi, dxf, dxg, dxo], |x| lane(x).0),
+        Some(dc_prev) => map_io(gates, ins, [&mut dc_prev[..h]], lane),
+        None => map_io(gates, ins, [], |g, x| (lane(g, x).0, [])),
     }
 }
 

@@ -35,7 +35,7 @@ pub(crate) fn forward(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard) {
     output::forward(backend, p, s);
 }
 
-/// `s.xp (N, G·H) = X @ w_x^T + b_x` for layer `l` (`+ b_h` too unless the cell
+/// `xp (N, G·H) = X @ w_x^T + b_x` for layer `l` (`+ b_h` too unless the cell
 /// needs the recurrent term apart, see [`separate_recurrent`]).
 ///
 /// Layer 0 reads one of `V` inputs per token, so its input terms are rows of a
@@ -55,7 +55,9 @@ fn input_terms(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard, l: usize) 
         }
     }
     let bias = &s.bias[..];
-    let xp = &mut s.xp[..n * gh];
+    let (below, this) = s.layers.split_at_mut(l);
+    let layer = &mut this[0];
+    let xp = &mut layer.xp[..n * gh];
     if l > 0 {
         for row in xp.chunks_exact_mut(gh) {
             row.copy_from_slice(bias);
@@ -63,8 +65,8 @@ fn input_terms(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard, l: usize) 
         // hs (N,H) @ w_x^T (H,G·H) -> xp (N,G·H), added to the bias.
         let h = d.hidden;
         backend.matmul(
-            Mat::rows(&s.layers[l - 1].hs, n, h),
-            Mat::rows(&s.layers[l].w_x_t, h, gh),
+            Mat::rows(&below[l - 1].hs, n, h),
+            Mat::rows(&layer.w_x_t, h, gh),
             MatMut::rows(xp, n, gh),
             Update::Add,
         );
@@ -77,7 +79,7 @@ fn input_terms(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard, l: usize) 
         // emb (V,E) @ w_x^T (E,G·H) -> table (V,G·H).
         backend.matmul(
             Mat::rows(p.emb, d.vocab, d.embed),
-            Mat::rows(&s.layers[0].w_x_t, d.embed, gh),
+            Mat::rows(&layer.w_x_t, d.embed, gh),
             MatMut::rows(table, d.vocab, gh),
             Update::Write,
         );
@@ -92,10 +94,10 @@ fn input_terms(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard, l: usize) 
     }
 }
 
-/// Runs layer `l`'s recurrence over the steps, from `s.xp`.
+/// Runs layer `l`'s recurrence over the steps, from its `xp`.
 ///
 /// Per step, the recurrent product goes to `s.rec` for the GRU, else straight onto
-/// the input terms in `s.xp`, which then hold the whole pre-activations.
+/// the input terms in `xp`, which then hold the whole pre-activations.
 fn recurrence(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard, l: usize) {
     let d = s.dims;
     let (h, gh) = (d.hidden, d.gates() * d.hidden);
@@ -107,7 +109,7 @@ fn recurrence(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard, l: usize) {
         let (a, step) = (s.active[t], s.start[t]..s.start[t + 1]);
         let (hs_past, hs_rest) = layer.hs.split_at_mut(step.start * h);
         let (saved_past, saved_rest) = layer.saved.split_at_mut(step.start * sh);
-        let xp = &mut s.xp[step.start * gh..step.end * gh];
+        let xp = &mut layer.xp[step.start * gh..step.end * gh];
         let (h_prev, saved_prev, rec): (&[f32], &[f32], &[f32]) = if t == 0 {
             let rec = if separate { &s.zero[..a * gh] } else { &[] };
             (&s.zero[..a * h], &s.zero[..a * sh], rec)

@@ -259,6 +259,19 @@ pub(crate) fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) 
     if rows == 0 || cols == 0 {
         return;
     }
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx") {
+        // Whole 8 × 8 blocks in registers, then the edges one float at a time.
+        super::transpose_avx::transpose_blocks(src, rows, cols, dst);
+        let (r8, c8) = (rows - rows % 8, cols - cols % 8);
+        for (i, row) in src.chunks_exact(cols).enumerate() {
+            let js = if i < r8 { c8 } else { 0 };
+            for (j, &x) in row.iter().enumerate().skip(js) {
+                dst[j * rows + i] = x;
+            }
+        }
+        return;
+    }
     // Eight destination rows at a time: one pass over the source rows, eight
     // sequential write streams.
     const BLOCK: usize = 8;
@@ -347,6 +360,24 @@ mod tests {
                         }
                         assert_eq!(&c[m * n..], &[0.5, 0.5], "wrote past C");
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn transpose_matches_the_definition() {
+        for (rows, cols) in [(512, 128), (29, 128), (16, 9), (7, 5), (1, 8), (8, 1)] {
+            let src = values(rows * cols, 5);
+            let mut t = vec![0.0; src.len()];
+            transpose(&src, rows, cols, &mut t);
+            for i in 0..rows {
+                for j in 0..cols {
+                    assert_eq!(
+                        t[j * rows + i],
+                        src[i * cols + j],
+                        "{rows}x{cols} ({i}, {j})"
+                    );
                 }
             }
         }

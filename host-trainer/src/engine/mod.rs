@@ -39,6 +39,8 @@ mod rng;
 mod shard;
 #[cfg(test)]
 mod tests;
+#[cfg(target_arch = "x86_64")]
+mod transpose_avx;
 
 use std::ops::Range;
 

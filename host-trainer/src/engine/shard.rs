@@ -34,7 +34,10 @@ use crate::params::Dims;
 pub(crate) struct LayerBufs {
     /// (N, H) state after each token.
     pub hs: Aligned,
-    /// (N, S·H) what the backward pass needs of each token.
+    /// (N, G·H) input terms, then the pre-activations, then (LSTM) the gate
+    /// activations (see `cells.rs`); in the backward pass their gradient.
+    pub xp: Aligned,
+    /// (N, S·H) what the backward pass needs of each token besides `xp`.
     pub saved: Aligned,
     /// (H, G·H) `w_h` transposed, refreshed by every forward pass.
     pub w_h_t: Aligned,
@@ -70,8 +73,6 @@ pub(crate) struct Shard {
     /// (V, G·H) layer 0's input term of each token (forward), then (backward) the
     /// sum of the input-term gradients of each token.
     pub table: Aligned,
-    /// (N, G·H) input terms of the current layer, then (backward) their gradient.
-    pub xp: Aligned,
     /// (active[0], G·H) GRU: recurrent product of one step.
     pub rec: Aligned,
     /// (G·H,) the bias of the current layer's input terms.
@@ -117,6 +118,7 @@ impl Shard {
                 };
                 LayerBufs {
                     hs: Aligned::default(),
+                    xp: Aligned::default(),
                     saved: Aligned::default(),
                     w_h_t: Aligned::zeros(h * gh),
                     w_x_t: Aligned::zeros(input * gh),
@@ -135,7 +137,6 @@ impl Shard {
             last: Vec::new(),
             layers,
             table: Aligned::zeros(dims.vocab * dims.gates() * dims.hidden),
-            xp: Aligned::default(),
             rec: Aligned::default(),
             bias: vec![0.0; dims.gates() * dims.hidden],
             da: Aligned::default(),
@@ -214,9 +215,9 @@ impl Shard {
         let rows = self.predictions();
         for layer in &mut self.layers {
             layer.hs.resize(n * h);
+            layer.xp.resize(n * gh);
             layer.saved.resize(n * sh);
         }
-        self.xp.resize(n * gh);
         self.rec.resize(live * gh);
         self.da
             .resize(if d.cell == micrornn::format::CellKind::Gru {

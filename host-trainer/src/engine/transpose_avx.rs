@@ -1,0 +1,64 @@
+//! AVX 8 × 8 block transpose for [`super::gemm::transpose`].
+//!
+//! The scalar transpose stores one float at a time into eight streams; this one
+//! moves 8 × 8 blocks through registers (eight loads, 24 shuffles, eight stores),
+//! several times faster on the engine's weight matrices (512 × 128 per layer),
+//! which every shard transposes once per batch.
+
+use std::arch::x86_64::*;
+
+/// Transposes the whole 8 × 8 blocks of the row-major `(rows, cols)` matrix `src`
+/// into `dst` as `(cols, rows)`: every `(i, j)` with `i < rows - rows % 8` and
+/// `j < cols - cols % 8`. The caller handles the rest.
+///
+/// Panics unless both slices hold `rows * cols` floats.
+pub(super) fn transpose_blocks(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+    assert!(src.len() == rows * cols && dst.len() == rows * cols);
+    assert!(std::is_x86_feature_detected!("avx"), "AVX needed");
+    // Safety: AVX was detected just above; the slices hold rows * cols floats,
+    // and `blocks` only addresses whole blocks inside that (see its contract).
+    unsafe { blocks(src.as_ptr(), rows, cols, dst.as_mut_ptr()) }
+}
+
+/// # Safety
+/// The CPU supports AVX; `src` and `dst` point to `rows * cols` floats each,
+/// not overlapping.
+#[target_feature(enable = "avx")]
+unsafe fn blocks(src: *const f32, rows: usize, cols: usize, dst: *mut f32) {
+    for i0 in (0..rows - rows % 8).step_by(8) {
+        for j0 in (0..cols - cols % 8).step_by(8) {
+            let s = src.add(i0 * cols + j0);
+            let r: [__m256; 8] = std::array::from_fn(|k| _mm256_loadu_ps(s.add(k * cols)));
+            let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+            let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+            let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+            let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+            let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+            let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+            let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+            let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+            let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+            let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+            let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+            let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+            let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+            let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+            let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+            let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+            let o = [
+                _mm256_permute2f128_ps::<0x20>(u0, u4),
+                _mm256_permute2f128_ps::<0x20>(u1, u5),
+                _mm256_permute2f128_ps::<0x20>(u2, u6),
+                _mm256_permute2f128_ps::<0x20>(u3, u7),
+                _mm256_permute2f128_ps::<0x31>(u0, u4),
+                _mm256_permute2f128_ps::<0x31>(u1, u5),
+                _mm256_permute2f128_ps::<0x31>(u2, u6),
+                _mm256_permute2f128_ps::<0x31>(u3, u7),
+            ];
+            let d = dst.add(j0 * rows + i0);
+            for (k, v) in o.into_iter().enumerate() {
+                _mm256_storeu_ps(d.add(k * rows), v);
+            }
+        }
+    }
+}
