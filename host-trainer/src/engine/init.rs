@@ -20,7 +20,7 @@ pub const LSTM_FORGET_BIAS: f32 = 1.0;
 /// - every recurrent-layer tensor (`w_x`, `b_x`, `w_h`, `b_h`) uniform in
 ///   `±1/sqrt(H)`, so each input and the recurrent sum start at unit-order
 ///   pre-activations, away from saturation; except the LSTM forget gate's `b_x`,
-///   [`LSTM_FORGET_BIAS`];
+///   `LSTM_FORGET_BIAS` (1.0);
 /// - the embedding standard normal (unit-variance inputs for the first layer);
 /// - `w_out` uniform in `±1/sqrt(H)`, `b_out` zero.
 ///
