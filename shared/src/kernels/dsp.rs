@@ -12,33 +12,30 @@ use core::arch::asm;
 
 use super::{dot_tail, pack_q15_portable, packed_len};
 
-/// The instructions for 8 columns of both rows: the activation words of the 8 columns are
-/// in `r2`–`r5` (loaded before), the weights are read at `pa` and `pb` (4 bytes each per
-/// group of 4 columns), the sums go to `a` and `b`; `w` and `t` are scratch.
-macro_rules! columns_8 {
-    () => {
+/// The instructions for 4 columns of both rows: the two activation words of the 4
+/// columns are in registers `$x0` and `$x1` (loaded before), the weights are read at `pa`
+/// and `pb` (4 bytes each), the sums go to `a` and `b`; `w` and `t` are scratch.
+macro_rules! columns_4 {
+    ($x0:literal, $x1:literal) => {
         concat!(
             "ldr {w}, [{pa}], #4\n",
             "sxtb16 {t}, {w}\n",
-            "smlad {a}, {t}, r2, {a}\n",
+            "smlad {a}, {t}, ", $x0, ", {a}\n",
             "sxtb16 {t}, {w}, ror #8\n",
-            "smlad {a}, {t}, r3, {a}\n",
+            "smlad {a}, {t}, ", $x1, ", {a}\n",
             "ldr {w}, [{pb}], #4\n",
             "sxtb16 {t}, {w}\n",
-            "smlad {b}, {t}, r2, {b}\n",
+            "smlad {b}, {t}, ", $x0, ", {b}\n",
             "sxtb16 {t}, {w}, ror #8\n",
-            "smlad {b}, {t}, r3, {b}\n",
-            "ldr {w}, [{pa}], #4\n",
-            "sxtb16 {t}, {w}\n",
-            "smlad {a}, {t}, r4, {a}\n",
-            "sxtb16 {t}, {w}, ror #8\n",
-            "smlad {a}, {t}, r5, {a}\n",
-            "ldr {w}, [{pb}], #4\n",
-            "sxtb16 {t}, {w}\n",
-            "smlad {b}, {t}, r4, {b}\n",
-            "sxtb16 {t}, {w}, ror #8\n",
-            "smlad {b}, {t}, r5, {b}\n",
+            "smlad {b}, {t}, ", $x1, ", {b}\n",
         )
+    };
+}
+
+/// The instructions for 8 columns of both rows, their activation words in `r2`–`r5`.
+macro_rules! columns_8 {
+    () => {
+        concat!(columns_4!("r2", "r3"), columns_4!("r4", "r5"))
     };
 }
 
@@ -76,16 +73,7 @@ macro_rules! groups_loops {
             "beq 6f\n",
             "5:\n",
             "ldm {px}!, {{r2, r3}}\n",
-            "ldr {w}, [{pa}], #4\n",
-            "sxtb16 {t}, {w}\n",
-            "smlad {a}, {t}, r2, {a}\n",
-            "sxtb16 {t}, {w}, ror #8\n",
-            "smlad {a}, {t}, r3, {a}\n",
-            "ldr {w}, [{pb}], #4\n",
-            "sxtb16 {t}, {w}\n",
-            "smlad {b}, {t}, r2, {b}\n",
-            "sxtb16 {t}, {w}, ror #8\n",
-            "smlad {b}, {t}, r3, {b}\n",
+            columns_4!("r2", "r3"),
             "cmp {px}, {end4}\n",
             "bne 5b\n",
             "6:\n",
