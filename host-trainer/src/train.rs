@@ -16,7 +16,7 @@ use micrornn::vocab::Vocab;
 use crate::batch::Batch;
 use crate::checkpoint::{fingerprint, Checkpoint, EpochLoss};
 use crate::data;
-use crate::engine::{clip_grad_norm, init_params, Adam, Engine};
+use crate::engine::{init_params, Adam, Engine};
 use crate::examples::Examples;
 use crate::params::Dims;
 use crate::train_config::TrainConfig;
@@ -155,7 +155,6 @@ pub fn train(
     adam.step = ck.adam_step;
     adam.weight_decay = config.weight_decay;
     let mut engine = Engine::new(dims, config.threads);
-    let mut grad = vec![0.0f32; params.len()];
     let steps_per_epoch = data.train.len().div_ceil(config.batch) as u64;
     let total_steps = steps_per_epoch * config.epochs as u64;
 
@@ -204,9 +203,9 @@ pub fn train(
         let (mut loss_sum, mut counted, mut tokens) = (0.0f64, 0usize, 0usize);
         for (i, b) in batches.iter().enumerate() {
             let lr = config.lr_at(adam.step, total_steps);
-            loss_sum += engine.loss_and_grad(&params, b, &mut grad);
-            clip_grad_norm(&mut grad, config.clip);
-            adam.update(&mut params, &grad, lr);
+            loss_sum += engine
+                .train_step(&mut params, b, &mut adam, lr, config.clip)
+                .0;
             counted += b.loss_count();
             tokens += b.tokens();
             if i % 16 == 15 || i + 1 == batches.len() {

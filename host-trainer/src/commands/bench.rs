@@ -61,9 +61,15 @@ pub fn run(a: BenchArgs) -> Result<()> {
         a.batch_size,
         threads
     );
-    let rate = bench_train(dims, threads, a.batch_size, a.seconds);
+    let rate = bench_train(
+        dims,
+        threads,
+        a.batch_size,
+        TrainConfig::default().clip,
+        a.seconds,
+    );
     println!(
-        "  {} predicted chars/s (forward + backward + Adam)",
+        "  {} predicted chars/s (forward + backward + clipping + Adam)",
         thousands(rate)
     );
 

@@ -41,27 +41,82 @@ impl Adam {
     /// Panics if `params`, `grad` and the state differ in length.
     pub fn update(&mut self, params: &mut [f32], grad: &[f32], lr: f32) {
         assert_eq!(
-            params.len(),
-            self.m.len(),
-            "Adam state and parameters differ in length"
-        );
-        assert_eq!(
             grad.len(),
             self.m.len(),
             "Adam state and gradient differ in length"
+        );
+        let step = self.next_step(params.len(), lr);
+        step.apply(params, grad, 1.0, &mut self.m, &mut self.v);
+    }
+
+    /// Counts one more update and returns its constants, to be applied to every
+    /// parameter (in any split) by [`AdamStep::apply`].
+    ///
+    /// Panics if `params` (the parameter count) differs from the state's length.
+    pub(crate) fn next_step(&mut self, params: usize, lr: f32) -> AdamStep {
+        assert_eq!(
+            params,
+            self.m.len(),
+            "Adam state and parameters differ in length"
         );
         self.step += 1;
         let t = self.step.min(i32::MAX as u64) as i32;
         let (b1, b2) = (self.beta1, self.beta2);
         // Bias corrections in f64: 1 - beta^t loses digits in f32 for beta2 near 1.
-        let c1 = (1.0 / (1.0 - (b1 as f64).powi(t))) as f32;
-        let c2 = (1.0 / (1.0 - (b2 as f64).powi(t))) as f32;
-        let (eps, decay) = (self.eps, lr * self.weight_decay);
-        let it = params
-            .iter_mut()
-            .zip(grad)
-            .zip(self.m.iter_mut().zip(self.v.iter_mut()));
+        AdamStep {
+            b1,
+            b2,
+            c1: (1.0 / (1.0 - (b1 as f64).powi(t))) as f32,
+            c2: (1.0 / (1.0 - (b2 as f64).powi(t))) as f32,
+            eps: self.eps,
+            lr,
+            decay: lr * self.weight_decay,
+        }
+    }
+}
+
+/// The constants of one Adam update ([`Adam::next_step`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AdamStep {
+    b1: f32,
+    b2: f32,
+    /// Bias corrections `1 / (1 - beta^t)`.
+    c1: f32,
+    c2: f32,
+    eps: f32,
+    lr: f32,
+    /// `lr * weight_decay`.
+    decay: f32,
+}
+
+impl AdamStep {
+    /// Updates `params` from `grad * scale` (`scale` 1 leaves the gradient as is,
+    /// bit for bit) and the matching slices of the moments.
+    pub(crate) fn apply(
+        &self,
+        params: &mut [f32],
+        grad: &[f32],
+        scale: f32,
+        m: &mut [f32],
+        v: &mut [f32],
+    ) {
+        let n = params.len();
+        assert!(
+            grad.len() == n && m.len() == n && v.len() == n,
+            "Adam slices differ in length"
+        );
+        let AdamStep {
+            b1,
+            b2,
+            c1,
+            c2,
+            eps,
+            lr,
+            decay,
+        } = *self;
+        let it = params.iter_mut().zip(grad).zip(m.iter_mut().zip(v));
         for ((p, &g), (m, v)) in it {
+            let g = g * scale;
             *m = flush(b1 * *m + (1.0 - b1) * g);
             *v = flush(b2 * *v + (1.0 - b2) * g * g);
             let step = (*m * c1) / ((*v * c2).sqrt() + eps);
@@ -87,7 +142,27 @@ fn flush(x: f32) -> f32 {
 /// The norm is accumulated in f64. A non-finite norm (NaN or infinite gradient)
 /// is returned as is and `grad` is left untouched, so the caller can skip the step.
 pub fn clip_grad_norm(grad: &mut [f32], max_norm: f32) -> f32 {
-    // Eight interleaved partial sums: a fixed order (deterministic) that vectorises.
+    let norm = squared_norm(grad).sqrt() as f32;
+    let k = clip_scale(norm, max_norm);
+    if k != 1.0 {
+        grad.iter_mut().for_each(|g| *g *= k);
+    }
+    norm
+}
+
+/// The factor [`clip_grad_norm`] scales a gradient of norm `norm` by: 1 unless
+/// the norm is finite and above `max_norm`.
+pub(crate) fn clip_scale(norm: f32, max_norm: f32) -> f32 {
+    if norm.is_finite() && norm > max_norm {
+        max_norm / norm
+    } else {
+        1.0
+    }
+}
+
+/// `Σ g²` in f64, in eight interleaved partial sums: a fixed order (deterministic)
+/// that vectorises.
+pub(crate) fn squared_norm(grad: &[f32]) -> f64 {
     let mut lanes = [0.0f64; 8];
     let chunks = grad.chunks_exact(8);
     let rest = chunks.remainder();
@@ -99,12 +174,7 @@ pub fn clip_grad_norm(grad: &mut [f32], max_norm: f32) -> f32 {
     for (s, &g) in lanes.iter_mut().zip(rest) {
         *s += g as f64 * g as f64;
     }
-    let norm = lanes.iter().sum::<f64>().sqrt() as f32;
-    if norm.is_finite() && norm > max_norm {
-        let k = max_norm / norm;
-        grad.iter_mut().for_each(|g| *g *= k);
-    }
-    norm
+    lanes.iter().sum()
 }
 
 #[cfg(test)]

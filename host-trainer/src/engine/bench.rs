@@ -14,21 +14,20 @@ use crate::params::Dims;
 /// Builds 16 random batches of `batch_rows` rows with name-like lengths of 3 to 16
 /// tokens (inputs start with token 0, targets end with token 1, fixed seed; for a
 /// classify model, a random label per row instead of targets), runs
-/// a short warm-up, then timed [`Engine::loss_and_grad`] + [`Adam::update`] steps
-/// on `threads` threads for about `seconds`, cycling through the batches.
+/// a short warm-up, then timed [`Engine::train_step`]s (forward, backward,
+/// clipping to norm `clip`, Adam) on `threads` threads for about `seconds`,
+/// cycling through the batches.
 /// Counts input tokens (the predicted characters of a generate model).
-pub fn bench_train(dims: Dims, threads: usize, batch_rows: usize, seconds: f64) -> f64 {
+pub fn bench_train(dims: Dims, threads: usize, batch_rows: usize, clip: f32, seconds: f64) -> f64 {
     let mut rng = SplitMix64::new(0x6d69_6372_6f72_6e6e);
     let batches: Vec<Batch> = (0..16)
         .map(|_| name_like_batch(&mut rng, dims, batch_rows))
         .collect();
     let mut params = init_params(dims, 1);
-    let mut grad = vec![0.0; params.len()];
     let mut adam = Adam::new(params.len());
     let mut engine = Engine::new(dims, threads);
     let mut step = |batch: &Batch| {
-        engine.loss_and_grad(&params, batch, &mut grad);
-        adam.update(&mut params, &grad, 1e-3);
+        engine.train_step(&mut params, batch, &mut adam, 1e-3, clip);
         batch.tokens()
     };
     let warm_up = Duration::from_secs_f64((seconds * 0.1).min(0.5));

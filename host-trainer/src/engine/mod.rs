@@ -37,6 +37,7 @@ mod output;
 mod reference;
 mod rng;
 mod shard;
+mod step;
 #[cfg(test)]
 mod tests;
 #[cfg(target_arch = "x86_64")]
@@ -77,6 +78,8 @@ pub struct Engine {
     shards: Vec<Shard>,
     /// Batch rows of each shard for the current call.
     ranges: Vec<Range<usize>>,
+    /// Per thread: its part of the gradient's squared norm (`step.rs`).
+    partials: Vec<f64>,
 }
 
 /// What a call computes after the forward pass.
@@ -113,6 +116,7 @@ impl Engine {
             pool,
             shards: (0..threads).map(|_| Shard::new(dims)).collect(),
             ranges: vec![0..0; threads],
+            partials: vec![0.0; threads],
         }
     }
 
@@ -140,13 +144,8 @@ impl Engine {
             "gradient vector length"
         );
         let loss = self.run(params, batch, Pass::Grad);
-        let (first, rest) = self.shards.split_first().expect("at least one shard");
-        grad.copy_from_slice(&first.grad);
-        for shard in rest {
-            for (g, &s) in grad.iter_mut().zip(shard.grad.iter()) {
-                *g += s;
-            }
-        }
+        self.sum_gradients();
+        grad.copy_from_slice(&self.shards[0].grad);
         loss
     }
 
@@ -217,6 +216,7 @@ impl Engine {
             pool,
             shards,
             ranges,
+            ..
         } = self;
         let p = dims.split(params);
         let grad_scale = (pass == Pass::Grad).then_some(1.0 / batch.loss_count().max(1) as f32);
@@ -237,21 +237,36 @@ impl Engine {
                 backward::backward(backend, &p, s);
             }
         };
-        let (first, rest) = shards.split_first_mut().expect("at least one shard");
-        match pool {
-            None => work((first, &ranges[0])),
-            // Shards 1.. go to the workers; the caller computes shard 0 meanwhile
-            // (one wake-up per batch, no hand-off of the caller's own share).
-            Some(pool) => pool.in_place_scope(|scope| {
-                let work = &work;
-                for (s, rows) in rest.iter_mut().zip(&ranges[1..]) {
-                    scope.spawn(move |_| work((s, rows)));
-                }
-                work((first, &ranges[0]));
-            }),
-        }
+        on_threads(pool.as_ref(), shards.iter_mut().zip(ranges.iter()), work);
         shards.iter().map(|s| s.loss).sum()
     }
+}
+
+/// Runs `f` on every item in parallel: the first on the calling thread, the
+/// others on the pool's workers (all on the caller without a pool).
+///
+/// The caller computes a share itself, so a call costs one worker wake-up rather
+/// than a hand-off of all the work.
+fn on_threads<T: Send>(
+    pool: Option<&rayon::ThreadPool>,
+    items: impl Iterator<Item = T>,
+    f: impl Fn(T) + Sync,
+) {
+    let Some(pool) = pool else {
+        items.for_each(f);
+        return;
+    };
+    let mut items = items;
+    let Some(first) = items.next() else {
+        return;
+    };
+    pool.in_place_scope(|scope| {
+        let f = &f;
+        for item in items {
+            scope.spawn(move |_| f(item));
+        }
+        f(first);
+    });
 }
 
 /// Panics unless `batch` is consistent, its tokens are below the vocabulary and it

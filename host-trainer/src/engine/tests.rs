@@ -373,6 +373,49 @@ fn adam_steps_learn_to_classify() {
 }
 
 #[test]
+fn a_train_step_is_gradient_clipping_and_adam_in_sequence() {
+    let dims = dims(CellKind::Lstm, Task::Generate, 2, 24, 8, 11);
+    let batch = random_batch(dims, &[5, 9, 2, 7, 7, 3], 21);
+    for threads in [1, 2, 3] {
+        // Without clipping (huge limit) and with it (tiny limit).
+        for clip in [1e9f32, 1e-3] {
+            let mut params = init_params(dims, 5);
+            let mut adam = Adam::new(params.len());
+            let mut engine = Engine::new(dims, threads);
+            let mut want = params.clone();
+            let mut want_adam = adam.clone();
+            let mut grad = vec![0.0; params.len()];
+            for step in 0..3 {
+                let want_loss = engine.loss_and_grad(&want, &batch, &mut grad);
+                let want_norm = clip_grad_norm(&mut grad, clip);
+                want_adam.update(&mut want, &grad, 0.01);
+                let (loss, norm) = engine.train_step(&mut params, &batch, &mut adam, 0.01, clip);
+                let exact = clip > 1.0 || threads == 1;
+                let case = format!("{threads} thread(s), clip {clip}, step {step}");
+                assert_eq!(loss, want_loss, "{case}");
+                assert!((norm - want_norm).abs() <= 1e-6 * want_norm, "{case}");
+                assert_eq!(adam.step, want_adam.step, "{case}");
+                if exact {
+                    assert_eq!(norm, want_norm, "{case}");
+                    assert_eq!(
+                        (&params, &adam.m, &adam.v),
+                        (&want, &want_adam.m, &want_adam.v),
+                        "{case}"
+                    );
+                } else {
+                    for (a, b) in params.iter().zip(&want) {
+                        assert!((a - b).abs() <= 1e-6, "{case}: {a} vs {b}");
+                    }
+                    // Continue both from the same state.
+                    want.copy_from_slice(&params);
+                    want_adam = adam.clone();
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn rows_split_by_token_count() {
     let mut ranges = vec![0..0; 2];
     split_rows(&[10, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], &mut ranges);
@@ -398,7 +441,7 @@ fn bench_throughput() {
         dims(CellKind::Lstm, Task::Generate, 1, 128, 32, 30),
     ] {
         for threads in [1, 2] {
-            let tps = bench_train(dims, threads, 64, 3.0);
+            let tps = bench_train(dims, threads, 64, 1.0, 3.0);
             println!("{dims:?} batch 64, {threads} thread(s): {tps:.0} tokens/s");
         }
     }
