@@ -5,6 +5,7 @@ use micrornn::format::CellKind;
 
 use super::cells::{self, saved_blocks};
 use super::gemm::{Backend, Mat, MatMut, Update};
+use super::operands::Operands;
 use super::output;
 use super::shard::Shard;
 use crate::params::ParamsMut;
@@ -25,30 +26,24 @@ use crate::params::ParamsMut;
 ///    layer 0, `D (V,G·H)` = the sum of the `dx` rows of each token, which is
 ///    `dw_x` for a one-hot input, and with an embedding `dw_x = D^T @ emb`,
 ///    `demb = D @ w_x` (products over `V` tokens rather than `N` positions).
-pub(crate) fn backward(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard) {
-    // Cache-line-aligned copies of the B operands (see `Aligned`).
-    s.w_out.copy_from_slice(p.w_out);
-    for (layer, w) in s.layers.iter_mut().zip(&p.layers) {
-        layer.w_h.copy_from_slice(w.w_h);
-        if !layer.w_x.is_empty() {
-            layer.w_x.copy_from_slice(w.w_x);
-        }
-    }
+///
+/// The products read the weights from `ops` (refreshed from `p`, backward included).
+pub(crate) fn backward(backend: Backend, p: &FloatWeights<'_>, ops: &Operands, s: &mut Shard) {
     // The gradient buffer leaves the shard while its views are alive (no allocation).
     let mut grad = std::mem::take(&mut s.grad);
     let dims = s.dims;
     let mut g = dims.split_mut(&mut grad);
-    output::backward(backend, s, &mut g);
+    output::backward(backend, ops, s, &mut g);
     for l in (0..dims.layers).rev() {
-        through_time(backend, s, l);
-        layer_gradient(backend, p.emb, s, l, &mut g);
+        through_time(backend, ops, s, l);
+        layer_gradient(backend, p.emb, ops, s, l, &mut g);
     }
     s.grad = grad;
 }
 
 /// Layer `l`'s backpropagation through time: `s.dh` (the states' gradient from
 /// above) becomes `dx` in the layer's `xp` and, for the GRU, `da` in `s.da`.
-fn through_time(backend: Backend, s: &mut Shard, l: usize) {
+fn through_time(backend: Backend, ops: &Operands, s: &mut Shard, l: usize) {
     let d = s.dims;
     let (h, gh) = (d.hidden, d.gates() * d.hidden);
     let sh = saved_blocks(d.cell) * h;
@@ -104,7 +99,7 @@ fn through_time(backend: Backend, s: &mut Shard, l: usize) {
             let da = if gru { &s.da[..] } else { &layer.xp[..] };
             backend.matmul(
                 Mat::rows(&da[step.start * gh..step.end * gh], a, gh),
-                Mat::rows(&layer.w_h, gh, h),
+                Mat::rows(&ops.layers[l].w_h, gh, h),
                 MatMut::rows(dh_prev, a, h),
                 Update::Add,
             );
@@ -114,7 +109,14 @@ fn through_time(backend: Backend, s: &mut Shard, l: usize) {
 
 /// Layer `l`'s weight gradients from `dx` (its `xp`) and `da`, and the gradient of
 /// its input: `s.dh` for layer `l - 1`, or the embedding's.
-fn layer_gradient(backend: Backend, emb: &[f32], s: &mut Shard, l: usize, g: &mut ParamsMut<'_>) {
+fn layer_gradient(
+    backend: Backend,
+    emb: &[f32],
+    ops: &Operands,
+    s: &mut Shard,
+    l: usize,
+    g: &mut ParamsMut<'_>,
+) {
     let d = s.dims;
     let (h, gh) = (d.hidden, d.gates() * d.hidden);
     let n = s.tokens();
@@ -157,7 +159,7 @@ fn layer_gradient(backend: Backend, emb: &[f32], s: &mut Shard, l: usize, g: &mu
         // dx (N,G·H) @ w_x (G·H,H) -> dh (N,H): the gradient of the layer below's states.
         backend.matmul(
             Mat::rows(dx, n, gh),
-            Mat::rows(&s.layers[l].w_x, gh, h),
+            Mat::rows(&ops.layers[l].w_x, gh, h),
             MatMut::rows(&mut s.dh, n, h),
             Update::Write,
         );
@@ -189,7 +191,7 @@ fn layer_gradient(backend: Backend, emb: &[f32], s: &mut Shard, l: usize, g: &mu
         // table (V,G·H) @ w_x (G·H,E) -> demb (V,E).
         backend.matmul(
             Mat::rows(&s.table, v, gh),
-            Mat::rows(&s.layers[0].w_x, gh, e),
+            Mat::rows(&ops.layers[0].w_x, gh, e),
             MatMut::rows(g.emb, v, e),
             Update::Write,
         );

@@ -4,7 +4,8 @@
 use micrornn::cell::FloatWeights;
 
 use super::cells::{self, saved_blocks, separate_recurrent};
-use super::gemm::{transpose, Backend, Mat, MatMut, Update};
+use super::gemm::{Backend, Mat, MatMut, Update};
+use super::operands::Operands;
 use super::output;
 use super::shard::Shard;
 
@@ -16,23 +17,13 @@ use super::shard::Shard;
 /// `rec = hs[t-1][..active[t]] @ w_h^T` and the cell's fused element-wise work
 /// (`cells.rs`). State before the first step: zero.
 ///
-/// First refreshes the shard's transposed weight copies (the kernels want `B`
-/// operands with unit column stride); each shard makes its own, in parallel.
-pub(crate) fn forward(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard) {
-    let d = s.dims;
-    let (h, gh) = (d.hidden, d.gates() * d.hidden);
-    for (l, (layer, w)) in s.layers.iter_mut().zip(&p.layers).enumerate() {
-        transpose(w.w_h, gh, h, &mut layer.w_h_t);
-        if !layer.w_x_t.is_empty() {
-            transpose(w.w_x, gh, d.input_width(l), &mut layer.w_x_t);
-        }
+/// The products read the weights from `ops` (refreshed from `p`).
+pub(crate) fn forward(backend: Backend, p: &FloatWeights<'_>, ops: &Operands, s: &mut Shard) {
+    for l in 0..s.dims.layers {
+        input_terms(backend, p, ops, s, l);
+        recurrence(backend, p, ops, s, l);
     }
-    transpose(p.w_out, d.outputs, h, &mut s.w_out_t);
-    for l in 0..d.layers {
-        input_terms(backend, p, s, l);
-        recurrence(backend, p, s, l);
-    }
-    output::forward(backend, p, s);
+    output::forward(backend, p, ops, s);
 }
 
 /// `xp (N, G·H) = X @ w_x^T + b_x` for layer `l` (`+ b_h` too unless the cell
@@ -41,7 +32,7 @@ pub(crate) fn forward(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard) {
 /// Layer 0 reads one of `V` inputs per token, so its input terms are rows of a
 /// `(V, G·H)` table made once per batch: `w_x + b_x` (one-hot) or
 /// `emb @ w_x^T + b_x` (embedding), then looked up per token.
-fn input_terms(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard, l: usize) {
+fn input_terms(backend: Backend, p: &FloatWeights<'_>, ops: &Operands, s: &mut Shard, l: usize) {
     let d = s.dims;
     let n = s.tokens();
     let gh = d.gates() * d.hidden;
@@ -66,7 +57,7 @@ fn input_terms(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard, l: usize) 
         let h = d.hidden;
         backend.matmul(
             Mat::rows(&below[l - 1].hs, n, h),
-            Mat::rows(&layer.w_x_t, h, gh),
+            Mat::rows(&ops.layers[l].w_x_t, h, gh),
             MatMut::rows(xp, n, gh),
             Update::Add,
         );
@@ -79,7 +70,7 @@ fn input_terms(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard, l: usize) 
         // emb (V,E) @ w_x^T (E,G·H) -> table (V,G·H).
         backend.matmul(
             Mat::rows(p.emb, d.vocab, d.embed),
-            Mat::rows(&layer.w_x_t, d.embed, gh),
+            Mat::rows(&ops.layers[0].w_x_t, d.embed, gh),
             MatMut::rows(table, d.vocab, gh),
             Update::Write,
         );
@@ -98,7 +89,7 @@ fn input_terms(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard, l: usize) 
 ///
 /// Per step, the recurrent product goes to `s.rec` for the GRU, else straight onto
 /// the input terms in `xp`, which then hold the whole pre-activations.
-fn recurrence(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard, l: usize) {
+fn recurrence(backend: Backend, p: &FloatWeights<'_>, ops: &Operands, s: &mut Shard, l: usize) {
     let d = s.dims;
     let (h, gh) = (d.hidden, d.gates() * d.hidden);
     let sh = saved_blocks(d.cell) * h;
@@ -124,7 +115,7 @@ fn recurrence(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard, l: usize) {
             };
             backend.matmul(
                 Mat::rows(h_prev, a, h),
-                Mat::rows(&layer.w_h_t, h, gh),
+                Mat::rows(&ops.layers[l].w_h_t, h, gh),
                 MatMut::rows(out, a, gh),
                 update,
             );

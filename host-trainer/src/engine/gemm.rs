@@ -16,6 +16,8 @@
 //!
 //! Both are single-threaded and deterministic: the same inputs give the same bits.
 
+use std::ops::Range;
+
 /// How a product is stored into `C`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Update {
@@ -252,45 +254,43 @@ impl Backend {
     }
 }
 
-/// Writes the transpose of the row-major `(rows, cols)` matrix `src` into `dst` as `(cols, rows)`.
-pub(crate) fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+/// Writes rows `band` of the `(cols, rows)` transpose of the row-major
+/// `(rows, cols)` matrix `src` into `dst`: `dst[(j - band.start) * rows + i] =
+/// src[i * cols + j]` for `j` in `band`, so bands of one matrix can be made in
+/// parallel.
+///
+/// Panics unless `src` holds `rows * cols` floats, `band` lies in `0..cols` and
+/// `dst` holds `band.len() * rows` floats.
+pub(crate) fn transpose_band(
+    src: &[f32],
+    rows: usize,
+    cols: usize,
+    band: Range<usize>,
+    dst: &mut [f32],
+) {
     assert_eq!(src.len(), rows * cols, "transpose source");
-    assert_eq!(dst.len(), rows * cols, "transpose destination");
-    if rows == 0 || cols == 0 {
+    assert!(band.start <= band.end && band.end <= cols, "transpose band");
+    assert_eq!(dst.len(), band.len() * rows, "transpose destination");
+    if rows == 0 || band.is_empty() {
         return;
     }
+    let mut from = [band.start; 2];
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx") {
         // Whole 8 × 8 blocks in registers, then the edges one float at a time.
-        super::transpose_avx::transpose_blocks(src, rows, cols, dst);
-        let (r8, c8) = (rows - rows % 8, cols - cols % 8);
-        for (i, row) in src.chunks_exact(cols).enumerate() {
-            let js = if i < r8 { c8 } else { 0 };
-            for (j, &x) in row.iter().enumerate().skip(js) {
-                dst[j * rows + i] = x;
-            }
-        }
-        return;
+        let whole = band.start..band.start + band.len() / 8 * 8;
+        super::transpose_avx::transpose_blocks(src, rows, cols, whole.clone(), dst);
+        from[0] = whole.end;
     }
-    // Eight destination rows at a time: one pass over the source rows, eight
-    // sequential write streams.
-    const BLOCK: usize = 8;
-    let full = cols - cols % BLOCK;
-    for (j0, block) in (0..full)
-        .step_by(BLOCK)
-        .zip(dst.chunks_exact_mut(BLOCK * rows))
-    {
-        let mut outs = block.chunks_exact_mut(rows);
-        let mut d: [&mut [f32]; BLOCK] = std::array::from_fn(|_| outs.next().expect("8 rows"));
-        for (i, row) in src.chunks_exact(cols).enumerate() {
-            for (out, &x) in d.iter_mut().zip(&row[j0..j0 + BLOCK]) {
-                out[i] = x;
-            }
-        }
-    }
+    // Rows of whole blocks start after them; the last `rows % 8` rows at the band.
+    let r8 = if from[0] == band.start {
+        0
+    } else {
+        rows - rows % 8
+    };
     for (i, row) in src.chunks_exact(cols).enumerate() {
-        for (j, &x) in row.iter().enumerate().skip(full) {
-            dst[j * rows + i] = x;
+        for j in from[usize::from(i >= r8)]..band.end {
+            dst[(j - band.start) * rows + i] = row[j];
         }
     }
 }
@@ -312,6 +312,14 @@ mod tests {
             }
         }
         c
+    }
+
+    /// The whole transpose, made of bands of `width` columns.
+    fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32], width: usize) {
+        for (k, band) in dst.chunks_mut(width * rows).enumerate() {
+            let j = k * width;
+            transpose_band(src, rows, cols, j..(j + width).min(cols), band);
+        }
     }
 
     fn values(n: usize, seed: u32) -> Vec<f32> {
@@ -367,17 +375,28 @@ mod tests {
 
     #[test]
     fn transpose_matches_the_definition() {
-        for (rows, cols) in [(512, 128), (29, 128), (16, 9), (7, 5), (1, 8), (8, 1)] {
-            let src = values(rows * cols, 5);
-            let mut t = vec![0.0; src.len()];
-            transpose(&src, rows, cols, &mut t);
-            for i in 0..rows {
-                for j in 0..cols {
-                    assert_eq!(
-                        t[j * rows + i],
-                        src[i * cols + j],
-                        "{rows}x{cols} ({i}, {j})"
-                    );
+        for (rows, cols) in [
+            (512, 128),
+            (29, 128),
+            (16, 9),
+            (7, 5),
+            (1, 8),
+            (8, 1),
+            (28, 30),
+        ] {
+            // Whole, in bands of whole blocks, in bands cutting blocks.
+            for width in [cols, 16, 8, 3] {
+                let src = values(rows * cols, 5);
+                let mut t = vec![0.0; src.len()];
+                transpose(&src, rows, cols, &mut t, width);
+                for i in 0..rows {
+                    for j in 0..cols {
+                        assert_eq!(
+                            t[j * rows + i],
+                            src[i * cols + j],
+                            "{rows}x{cols} band {width} ({i}, {j})"
+                        );
+                    }
                 }
             }
         }
@@ -388,9 +407,9 @@ mod tests {
         let src = values(37 * 21, 3);
         let mut t = vec![0.0; src.len()];
         let mut back = vec![0.0; src.len()];
-        transpose(&src, 37, 21, &mut t);
+        transpose(&src, 37, 21, &mut t, 21);
         assert_eq!(t[5 * 37 + 2], src[2 * 21 + 5]);
-        transpose(&t, 21, 37, &mut back);
+        transpose(&t, 21, 37, &mut back, 16);
         assert_eq!(back, src);
     }
 

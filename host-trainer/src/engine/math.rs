@@ -29,11 +29,11 @@ pub(crate) fn tanh(x: f32) -> f32 {
     let x2 = x * x;
     let mut p = A[6];
     for &a in A[..6].iter().rev() {
-        p = p * x2 + a;
+        p = p.mul_add(x2, a);
     }
     let mut q = B[3];
     for &b in B[..3].iter().rev() {
-        q = q * x2 + b;
+        q = q.mul_add(x2, b);
     }
     x * p / q
 }

@@ -32,6 +32,7 @@ mod gemm_avx2;
 mod gemm_avx512;
 mod init;
 mod math;
+mod operands;
 mod output;
 #[cfg(test)]
 mod reference;
@@ -54,6 +55,7 @@ use micrornn::format::Task;
 use crate::batch::Batch;
 use crate::params::Dims;
 use gemm::Backend;
+use operands::Operands;
 use shard::Shard;
 
 /// The training engine for one model size: a thread pool and reusable workspaces.
@@ -74,6 +76,8 @@ pub struct Engine {
     backend: Backend,
     /// `threads - 1` workers (none for one thread): the calling thread runs shard 0.
     pool: Option<rayon::ThreadPool>,
+    /// The weights as the kernels read them, shared by the shards.
+    operands: Operands,
     /// One workspace per thread.
     shards: Vec<Shard>,
     /// Batch rows of each shard for the current call.
@@ -114,6 +118,7 @@ impl Engine {
             dims,
             backend,
             pool,
+            operands: Operands::new(dims),
             shards: (0..threads).map(|_| Shard::new(dims)).collect(),
             ranges: vec![0..0; threads],
             partials: vec![0.0; threads],
@@ -166,9 +171,10 @@ impl Engine {
     pub fn logits(&mut self, params: &[f32], batch: &Batch) -> Vec<f32> {
         self.check(params, batch);
         let p = self.dims.split(params);
+        self.operands.refresh(None, 1, &p, false);
         let s = &mut self.shards[0];
         s.pack(batch, 0..batch.rows);
-        forward::forward(self.backend, &p, s);
+        forward::forward(self.backend, &p, &self.operands, s);
         let (o, task) = (self.dims.outputs, self.dims.task);
         let per_row = if task == Task::Generate {
             batch.steps
@@ -214,16 +220,19 @@ impl Engine {
             dims,
             backend,
             pool,
+            operands,
             shards,
             ranges,
             ..
         } = self;
         let p = dims.split(params);
+        operands.refresh(pool.as_ref(), shards.len(), &p, pass == Pass::Grad);
+        let operands = &*operands;
         let grad_scale = (pass == Pass::Grad).then_some(1.0 / batch.loss_count().max(1) as f32);
         let (backend, outputs) = (*backend, dims.outputs);
         let work = |(s, rows): (&mut Shard, &Range<usize>)| {
             s.pack(batch, rows.clone());
-            forward::forward(backend, &p, s);
+            forward::forward(backend, &p, operands, s);
             let n = s.predictions();
             s.loss = math::softmax_xent(
                 backend,
@@ -234,7 +243,7 @@ impl Engine {
                 grad_scale,
             );
             if pass == Pass::Grad {
-                backward::backward(backend, &p, s);
+                backward::backward(backend, &p, operands, s);
             }
         };
         on_threads(pool.as_ref(), shards.iter_mut().zip(ranges.iter()), work);

@@ -9,11 +9,12 @@ use micrornn::cell::FloatWeights;
 use micrornn::format::Task;
 
 use super::gemm::{Backend, Mat, MatMut, Update};
+use super::operands::Operands;
 use super::shard::Shard;
 use crate::params::ParamsMut;
 
 /// Fills `s.z` with the logits of every prediction (after `forward`'s recurrence).
-pub(crate) fn forward(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard) {
+pub(crate) fn forward(backend: Backend, p: &FloatWeights<'_>, ops: &Operands, s: &mut Shard) {
     let (h, o) = (s.dims.hidden, s.dims.outputs);
     let rows = s.predictions();
     let hs = &s.layers[s.dims.layers - 1].hs;
@@ -29,7 +30,7 @@ pub(crate) fn forward(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard) {
     // input (rows,H) @ w_out^T (H,O) -> z (rows,O), then + b_out per row.
     backend.matmul(
         Mat::rows(input, rows, h),
-        Mat::rows(&s.w_out_t, h, o),
+        Mat::rows(&ops.w_out_t, h, o),
         MatMut::rows(&mut s.z, rows, o),
         Update::Write,
     );
@@ -42,7 +43,7 @@ pub(crate) fn forward(backend: Backend, p: &FloatWeights<'_>, s: &mut Shard) {
 
 /// From the logit gradient in `s.z`: `g.w_out`, `g.b_out`, and `s.dh` (overwritten,
 /// `(N, H)`) = the gradient of the top layer's states.
-pub(crate) fn backward(backend: Backend, s: &mut Shard, g: &mut ParamsMut<'_>) {
+pub(crate) fn backward(backend: Backend, ops: &Operands, s: &mut Shard, g: &mut ParamsMut<'_>) {
     let (h, o) = (s.dims.hidden, s.dims.outputs);
     let (n, rows) = (s.tokens(), s.predictions());
     let dz = &s.z[..rows * o];
@@ -63,7 +64,7 @@ pub(crate) fn backward(backend: Backend, s: &mut Shard, g: &mut ParamsMut<'_>) {
             // dz (N,O) @ w_out (O,H) -> dh (N,H).
             backend.matmul(
                 Mat::rows(dz, n, o),
-                Mat::rows(&s.w_out, o, h),
+                Mat::rows(&ops.w_out, o, h),
                 MatMut::rows(&mut s.dh, n, h),
                 Update::Write,
             );
@@ -72,7 +73,7 @@ pub(crate) fn backward(backend: Backend, s: &mut Shard, g: &mut ParamsMut<'_>) {
             // dz (R,O) @ w_out (O,H) -> dtop (R,H), scattered to each row's last token.
             backend.matmul(
                 Mat::rows(dz, rows, o),
-                Mat::rows(&s.w_out, o, h),
+                Mat::rows(&ops.w_out, o, h),
                 MatMut::rows(&mut s.top, rows, h),
                 Update::Write,
             );

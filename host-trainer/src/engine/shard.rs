@@ -39,15 +39,6 @@ pub(crate) struct LayerBufs {
     pub xp: Aligned,
     /// (N, S·H) what the backward pass needs of each token besides `xp`.
     pub saved: Aligned,
-    /// (H, G·H) `w_h` transposed, refreshed by every forward pass.
-    pub w_h_t: Aligned,
-    /// (In, G·H) `w_x` transposed, refreshed by every forward pass; empty for a
-    /// one-hot layer 0 (a lookup table, no product).
-    pub w_x_t: Aligned,
-    /// (G·H, H) copy of `w_h`, refreshed by every backward pass.
-    pub w_h: Aligned,
-    /// (G·H, In) copy of `w_x`, refreshed by every backward pass; empty for one-hot.
-    pub w_x: Aligned,
 }
 
 /// A shard's layout and workspaces. Sizes: `N` = real tokens, `R` = rows with at
@@ -93,10 +84,6 @@ pub(crate) struct Shard {
     pub z: Aligned,
     /// (N or R,) scratch for the cross-entropy.
     pub scratch: Vec<f32>,
-    /// (O, H) copy of `w_out`, refreshed by every backward pass.
-    pub w_out: Aligned,
-    /// (H, O) `w_out` transposed, refreshed by every forward pass.
-    pub w_out_t: Aligned,
     /// (param_count,) this shard's gradient.
     pub grad: Aligned,
     /// This shard's summed negative log-likelihood.
@@ -106,25 +93,11 @@ pub(crate) struct Shard {
 impl Shard {
     /// Empty workspaces for a model of size `dims`.
     pub(crate) fn new(dims: Dims) -> Self {
-        let (h, o) = (dims.hidden, dims.outputs);
-        let gh = dims.gates() * h;
         let layers = (0..dims.layers)
-            .map(|l| {
-                // One-hot layer 0 is a table: no product, no copies.
-                let input = if l == 0 && dims.embed == 0 {
-                    0
-                } else {
-                    dims.input_width(l)
-                };
-                LayerBufs {
-                    hs: Aligned::default(),
-                    xp: Aligned::default(),
-                    saved: Aligned::default(),
-                    w_h_t: Aligned::zeros(h * gh),
-                    w_x_t: Aligned::zeros(input * gh),
-                    w_h: Aligned::zeros(gh * h),
-                    w_x: Aligned::zeros(gh * input),
-                }
+            .map(|_| LayerBufs {
+                hs: Aligned::default(),
+                xp: Aligned::default(),
+                saved: Aligned::default(),
             })
             .collect();
         Shard {
@@ -147,8 +120,6 @@ impl Shard {
             top: Aligned::default(),
             z: Aligned::default(),
             scratch: Vec::new(),
-            w_out: Aligned::zeros(o * h),
-            w_out_t: Aligned::zeros(h * o),
             grad: Aligned::zeros(dims.param_count()),
             loss: 0.0,
         }

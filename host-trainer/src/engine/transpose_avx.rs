@@ -3,30 +3,42 @@
 //! The scalar transpose stores one float at a time into eight streams; this one
 //! moves 8 × 8 blocks through registers (eight loads, 24 shuffles, eight stores),
 //! several times faster on the engine's weight matrices (512 × 128 per layer),
-//! which every shard transposes once per batch.
+//! which are transposed once per batch.
 
 use std::arch::x86_64::*;
+use std::ops::Range;
 
-/// Transposes the whole 8 × 8 blocks of the row-major `(rows, cols)` matrix `src`
-/// into `dst` as `(cols, rows)`: every `(i, j)` with `i < rows - rows % 8` and
-/// `j < cols - cols % 8`. The caller handles the rest.
+/// Transposes the whole 8 × 8 blocks of columns `band` of the row-major
+/// `(rows, cols)` matrix `src` into `dst`, which holds rows `band` of the
+/// `(cols, rows)` transpose (as [`super::gemm::transpose_band`]): every `(i, j)`
+/// with `i < rows - rows % 8` and `j` in `band`, whose length is a multiple of 8.
+/// The caller handles the rest.
 ///
-/// Panics unless both slices hold `rows * cols` floats.
-pub(super) fn transpose_blocks(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
-    assert!(src.len() == rows * cols && dst.len() == rows * cols);
+/// Panics unless the slices and the band have those sizes.
+pub(super) fn transpose_blocks(
+    src: &[f32],
+    rows: usize,
+    cols: usize,
+    band: Range<usize>,
+    dst: &mut [f32],
+) {
+    assert!(band.start <= band.end && band.end <= cols && band.len() % 8 == 0);
+    assert!(src.len() == rows * cols && dst.len() >= band.len() * rows);
     assert!(std::is_x86_feature_detected!("avx"), "AVX needed");
-    // Safety: AVX was detected just above; the slices hold rows * cols floats,
-    // and `blocks` only addresses whole blocks inside that (see its contract).
-    unsafe { blocks(src.as_ptr(), rows, cols, dst.as_mut_ptr()) }
+    // Safety: AVX was detected just above; `src` holds rows * cols floats and
+    // `dst` band.len() * rows, and `blocks` only addresses whole blocks inside
+    // that (see its contract).
+    unsafe { blocks(src.as_ptr(), rows, cols, band, dst.as_mut_ptr()) }
 }
 
 /// # Safety
-/// The CPU supports AVX; `src` and `dst` point to `rows * cols` floats each,
-/// not overlapping.
+/// The CPU supports AVX; `src` points to `rows * cols` floats, `dst` to
+/// `band.len() * rows` floats, not overlapping; `band` lies in `0..cols` and its
+/// length is a multiple of 8.
 #[target_feature(enable = "avx")]
-unsafe fn blocks(src: *const f32, rows: usize, cols: usize, dst: *mut f32) {
+unsafe fn blocks(src: *const f32, rows: usize, cols: usize, band: Range<usize>, dst: *mut f32) {
     for i0 in (0..rows - rows % 8).step_by(8) {
-        for j0 in (0..cols - cols % 8).step_by(8) {
+        for j0 in band.clone().step_by(8) {
             let s = src.add(i0 * cols + j0);
             let r: [__m256; 8] = std::array::from_fn(|k| _mm256_loadu_ps(s.add(k * cols)));
             let t0 = _mm256_unpacklo_ps(r[0], r[1]);
@@ -55,7 +67,7 @@ unsafe fn blocks(src: *const f32, rows: usize, cols: usize, dst: *mut f32) {
                 _mm256_permute2f128_ps::<0x31>(u2, u6),
                 _mm256_permute2f128_ps::<0x31>(u3, u7),
             ];
-            let d = dst.add(j0 * rows + i0);
+            let d = dst.add((j0 - band.start) * rows + i0);
             for (k, v) in o.into_iter().enumerate() {
                 _mm256_storeu_ps(d.add(k * rows), v);
             }
