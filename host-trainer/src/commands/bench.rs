@@ -69,8 +69,11 @@ pub fn run(a: BenchArgs) -> Result<()> {
         a.seconds,
     );
     println!(
-        "  {} predicted chars/s (forward + backward + clipping + Adam)",
-        thousands(rate)
+        "  {} predicted chars/s (forward + backward + clipping + Adam; median of {} windows, slowest {}, fastest {})",
+        thousands(rate.median),
+        rate.windows,
+        thousands(rate.slowest),
+        thousands(rate.fastest)
     );
 
     // Sampling: one name at a time through the integer path, as `generate` does.

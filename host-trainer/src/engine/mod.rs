@@ -47,7 +47,7 @@ mod transpose_avx;
 use std::ops::Range;
 
 pub use adam::{clip_grad_norm, Adam};
-pub use bench::bench_train;
+pub use bench::{bench_train, Throughput};
 pub use init::init_params;
 
 use micrornn::format::Task;

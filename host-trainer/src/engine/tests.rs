@@ -430,6 +430,16 @@ fn rows_split_by_token_count() {
     assert_eq!(three, vec![0..0, 0..0, 0..0]);
 }
 
+#[test]
+fn the_benchmark_reports_ordered_windows() {
+    let t = bench_train(rnn(8, 6), 2, 8, 1.0, 0.05);
+    assert_eq!(t.windows, 4);
+    assert!(
+        0.0 < t.slowest && t.slowest <= t.median && t.median <= t.fastest,
+        "{t:?}"
+    );
+}
+
 /// Throughput on the target configurations; run with
 /// `cargo test --release -p micrornn-trainer engine::tests::bench -- --ignored --nocapture`.
 #[test]
@@ -442,7 +452,7 @@ fn bench_throughput() {
     ] {
         for threads in [1, 2] {
             let tps = bench_train(dims, threads, 64, 1.0, 3.0);
-            println!("{dims:?} batch 64, {threads} thread(s): {tps:.0} tokens/s");
+            println!("{dims:?} batch 64, {threads} thread(s): {tps:?} tokens/s");
         }
     }
 }
