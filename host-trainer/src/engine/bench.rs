@@ -13,7 +13,7 @@ use crate::params::Dims;
 const WINDOW: f64 = 0.25;
 
 /// What [`bench_train`] measured: predicted tokens per second of whole training
-/// steps, per window of about [`WINDOW`] seconds.
+/// steps, per window of about a quarter of a second.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Throughput {
     /// The median window.
@@ -35,7 +35,7 @@ pub struct Throughput {
 /// `clip`, Adam) on `threads` threads for about `seconds`, cycling through the
 /// batches. Counts input tokens (the predicted characters of a generate model).
 ///
-/// The time is cut into windows of about [`WINDOW`] seconds (at least 4) and the
+/// The time is cut into windows of about 0.25 s (at least 4) and the
 /// median window is the figure: on a shared machine a window where another
 /// tenant takes a core is an outlier, shown apart as the slowest.
 pub fn bench_train(
