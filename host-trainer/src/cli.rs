@@ -335,7 +335,8 @@ pub struct SamplingArgs {
 /// `micrornn bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Seconds per measurement.
+    /// Seconds per measurement. Training is timed in quarter-second windows and
+    /// reported as the median window, with the slowest and the fastest.
     #[arg(long, default_value_t = 5.0)]
     pub seconds: f64,
     /// Threads for training [default: all cores].
