@@ -4,7 +4,8 @@
 //!
 //! How a batch is computed ([`Engine::loss_and_grad`]):
 //! 1. the rows are split into one contiguous shard per thread, balanced by real
-//!    token count;
+//!    token count, and the weights are transposed and copied for the kernels once,
+//!    a piece of each matrix per thread (`operands.rs`);
 //! 2. each shard packs its rows time-major without padding (`shard.rs`), runs the
 //!    forward pass (`forward.rs`: per layer one big product for the input terms of
 //!    all tokens, then a `(rows, H) @ (H, G·H)` product and the fused gate work of
@@ -12,7 +13,9 @@
 //!    softmax cross-entropy (`math.rs`) and backpropagation through time
 //!    (`backward.rs`: again one product per step and layer, and one big product
 //!    each for the weight gradients) into its own gradient buffer;
-//! 3. the shard gradients are summed in shard order.
+//! 3. the shard gradients are summed in shard order, split by parameter range
+//!    over the threads; [`Engine::train_step`] goes on to clip and apply Adam the
+//!    same way (`step.rs`).
 //!
 //! Every step of this is sequential within its shard, and the shards are fixed by
 //! the batch and the thread count, so the result is bit-identical run to run for
