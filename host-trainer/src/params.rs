@@ -87,6 +87,15 @@ impl Dims {
         self.cell.gates()
     }
 
+    /// How characters enter the network, for messages: `one-hot input` or `embedding E`.
+    pub fn input_name(&self) -> String {
+        if self.embed == 0 {
+            "one-hot input".to_string()
+        } else {
+            format!("embedding {}", self.embed)
+        }
+    }
+
     /// Input width of layer `l`: `V` (one-hot), `E` (embedding) or `H`.
     pub fn input_width(&self, l: usize) -> usize {
         match (l, self.embed) {

@@ -163,11 +163,7 @@ pub fn train(
         format!("{:?}", dims.cell).to_lowercase(),
         dims.layers,
         dims.hidden,
-        if dims.embed == 0 {
-            "one-hot input".to_string()
-        } else {
-            format!("embedding {}", dims.embed)
-        },
+        dims.input_name(),
         dims.vocab,
         dims.param_count(),
         data.train.len(),

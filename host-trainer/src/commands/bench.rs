@@ -52,11 +52,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         dims.cell,
         dims.layers,
         a.hidden,
-        if a.embed == 0 {
-            "one-hot input".to_string()
-        } else {
-            format!("embedding {}", a.embed)
-        },
+        dims.input_name(),
         dims.vocab,
         a.batch_size,
         threads
