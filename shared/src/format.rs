@@ -215,6 +215,11 @@ pub fn encode(body: &Body<'_>, out: &mut [u8]) -> Result<usize> {
 ///
 /// This validates the container only; [`crate::Model::load`] validates the contents.
 pub fn decode(bytes: &[u8]) -> Result<Body<'_>> {
+    decode_with(bytes, true)
+}
+
+/// As [`decode`], comparing the stored CRC with the bytes only if `check_crc`.
+pub(crate) fn decode_with(bytes: &[u8], check_crc: bool) -> Result<Body<'_>> {
     let got = bytes.len();
     if got < 4 {
         return Err(Error::Truncated {
@@ -247,10 +252,13 @@ pub fn decode(bytes: &[u8]) -> Result<Body<'_>> {
         return Err(Error::Truncated { needed, got });
     }
     let end = HEADER_LEN + body_len;
-    let stored = u32::from_le_bytes([bytes[end], bytes[end + 1], bytes[end + 2], bytes[end + 3]]);
-    let computed = crc32(&bytes[..end]);
-    if stored != computed {
-        return Err(Error::CrcMismatch { stored, computed });
+    if check_crc {
+        let stored =
+            u32::from_le_bytes([bytes[end], bytes[end + 1], bytes[end + 2], bytes[end + 3]]);
+        let computed = crc32(&bytes[..end]);
+        if stored != computed {
+            return Err(Error::CrcMismatch { stored, computed });
+        }
     }
     let (body, rest) = postcard::take_from_bytes::<Body<'_>>(&bytes[HEADER_LEN..end])
         .map_err(|_| Error::Malformed)?;

@@ -69,6 +69,17 @@ impl<'a> Model<'a> {
         Model::from_body(&body)
     }
 
+    /// As [`Model::load`] with every check but the CRC comparison: for bytes whose CRC was
+    /// checked when they were written and that cannot have changed since (a model in
+    /// flash, validated by the model store when it was committed), so that opening them
+    /// again does not read every byte. The CRC field must still be there (the length is
+    /// checked); the rest of the validation — header, body, shapes, spans, scales — is the
+    /// same, and any damage it finds gives its [`Error`], never a panic.
+    pub fn load_without_crc(bytes: &'a [u8]) -> Result<Model<'a>> {
+        let body = format::decode_with(bytes, false)?;
+        Model::from_body(&body)
+    }
+
     /// Validates a decoded body.
     pub fn from_body(body: &Body<'a>) -> Result<Model<'a>> {
         let c = body.config;

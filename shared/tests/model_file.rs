@@ -206,7 +206,10 @@ fn load_modified(change: impl FnOnce(&mut Parts)) -> Error {
         tensors: &table,
         data: &data,
     };
-    Model::load(&encode(&body)).expect_err("damaged body accepted")
+    let file = encode(&body);
+    let e = Model::load(&file).expect_err("damaged body accepted");
+    assert_eq!(Model::load_without_crc(&file).unwrap_err(), e);
+    e
 }
 
 #[test]
@@ -370,7 +373,59 @@ fn garbage_never_panics() {
             buf[n - 4..n].copy_from_slice(&crc.to_le_bytes());
         }
         let _ = Model::load(&buf[..n]);
+        let _ = Model::load_without_crc(&buf[..n]);
     }
+}
+
+/// `bytes` with the CRC field recomputed where the header's body length puts it (if the
+/// header is readable and the bytes are long enough), else unchanged.
+fn with_fixed_crc(bytes: &[u8]) -> Vec<u8> {
+    let mut f = bytes.to_vec();
+    if let Some(n) = format::file_len(&f).filter(|&n| n <= f.len()) {
+        let crc = format::crc32(&f[..n - 4]);
+        f[n - 4..n].copy_from_slice(&crc.to_le_bytes());
+    }
+    f
+}
+
+#[test]
+fn load_without_crc_accepts_a_wrong_crc_field() {
+    let n = TINY_GOLDEN.len();
+    for bad in [0u32, 0xffff_ffff, 0xdfcb_3ca1] {
+        let mut f = TINY_GOLDEN.to_vec();
+        f[n - 4..].copy_from_slice(&bad.to_le_bytes());
+        assert!(matches!(Model::load(&f), Err(Error::CrcMismatch { .. })));
+        let m = Model::load_without_crc(&f).expect("the CRC field is not compared");
+        let good = Model::load(TINY_GOLDEN).unwrap();
+        assert_eq!(m.vocab.chars(), "ab");
+        assert_eq!(m.param_count(), good.param_count());
+        assert_eq!(m.w_out.weight(3, 1), good.w_out.weight(3, 1));
+    }
+}
+
+#[test]
+fn load_without_crc_refuses_everything_load_refuses_but_the_crc() {
+    let f = tiny_file();
+    // The CRC field must still be there.
+    for n in 0..f.len() {
+        match Model::load_without_crc(&f[..n]) {
+            Err(Error::Truncated { got, .. }) => assert_eq!(got, n),
+            other => panic!("truncated to {n}: {other:?}"),
+        }
+    }
+    // Any flipped bit: the verdict `load` gives once the CRC is made to match.
+    let mut accepted = 0;
+    for i in 0..f.len() * 8 {
+        let mut bad = f.clone();
+        bad[i / 8] ^= 1 << (i % 8);
+        let want = Model::load(&with_fixed_crc(&bad)).map(|m| m.param_count());
+        let got = Model::load_without_crc(&bad).map(|m| m.param_count());
+        assert_eq!(got, want, "bit {i}");
+        assert!(!matches!(got, Err(Error::CrcMismatch { .. })), "bit {i}");
+        accepted += usize::from(got.is_ok());
+    }
+    // Weight bytes, and the CRC field itself, can change without breaking the structure.
+    assert!(accepted >= 32 && accepted < f.len() * 8 / 2, "{accepted}");
 }
 
 #[test]
