@@ -141,6 +141,39 @@ pub enum Error {
         /// Which setting.
         what: &'static str,
     },
+    /// The model store holds no valid model (empty, or its upload was interrupted).
+    NoModel,
+    /// A two-slot upload is larger than one slot of the model store.
+    TooBigForSlot {
+        /// Bytes of the model.
+        len: usize,
+        /// Bytes one slot holds.
+        slot: usize,
+    },
+    /// An upload is larger than the whole model partition.
+    TooBigForPartition {
+        /// Bytes of the model.
+        len: usize,
+        /// Bytes the partition holds.
+        capacity: usize,
+    },
+    /// An upload step the model store cannot take (none begun, empty, incomplete, ...).
+    Upload {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// Upload data that does not continue where the previous data ended.
+    UploadOffset {
+        /// The offset the store expects next.
+        expected: usize,
+        /// The offset it was given.
+        got: usize,
+    },
+    /// The flash refused an operation (`erase` or `write`).
+    Flash {
+        /// Which operation.
+        op: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -156,24 +189,28 @@ impl Error {
     pub fn write_to(&self, t: &mut impl Text) {
         let (mut hex_buf, mut char_buf) = ([0; 8], [0; 4]);
         let (template, strs, nums): (&str, &[&str], &[usize]) = match *self {
-            Error::Truncated { needed, got } => {
-                ("truncated model: needs # bytes, has #", &[], &[needed, got])
-            }
+            Error::Truncated { needed, got } => (
+                "truncated model: needs %d bytes, has %d",
+                &[],
+                &[needed, got],
+            ),
             Error::BadMagic => (
                 "not a micrornn model (bad magic, expected \"MRNN\")",
                 &[],
                 &[],
             ),
-            Error::UnsupportedVersion { found } => {
-                ("unsupported model format version #", &[], &[found as usize])
-            }
+            Error::UnsupportedVersion { found } => (
+                "unsupported model format version %d",
+                &[],
+                &[found as usize],
+            ),
             Error::BadFlags { found } => {
-                t.s("reserved header flags are ").hex(found as u32, 4);
+                t.text("reserved header flags are ").hex(found as u32, 4);
                 (", expected 0", &[], &[])
             }
             Error::CrcMismatch { stored, computed } => {
-                t.s("model is damaged: CRC-32 is ").hex(computed, 8);
-                t.s(", file says ").hex(stored, 8);
+                t.text("model is damaged: CRC-32 is ").hex(computed, 8);
+                t.text(", file says ").hex(stored, 8);
                 ("", &[], &[])
             }
             Error::Malformed => ("model body does not decode", &[], &[]),
@@ -188,13 +225,15 @@ impl Error {
                 &[],
                 &[],
             ),
-            Error::BadVocab { reason } => ("bad vocabulary: @", &[reason], &[]),
-            Error::BadLabels { reason } => ("bad labels: @", &[reason], &[]),
-            Error::DimensionOutOfRange { what, value, max } => {
-                ("@ is #, supported range is 1..=#", &[what], &[value, max])
-            }
+            Error::BadVocab { reason } => ("bad vocabulary: %s", &[reason], &[]),
+            Error::BadLabels { reason } => ("bad labels: %s", &[reason], &[]),
+            Error::DimensionOutOfRange { what, value, max } => (
+                "%s is %d, supported range is 1..=%d",
+                &[what],
+                &[value, max],
+            ),
             Error::TensorCount { expected, found } => (
-                "model has # tensors, its cell needs #",
+                "model has %d tensors, its cell needs %d",
                 &[],
                 &[found, expected],
             ),
@@ -203,7 +242,7 @@ impl Error {
                 expected,
                 found,
             } => (
-                "tensor @ is #x#, configuration needs #x#",
+                "tensor %s is %dx%d, configuration needs %dx%d",
                 &[tensor],
                 &[found.0, found.1, expected.0, expected.1],
             ),
@@ -213,7 +252,7 @@ impl Error {
                 expected,
                 found,
             } => (
-                "tensor @ @: # bytes, its shape needs #",
+                "tensor %s %s: %d bytes, its shape needs %d",
                 &[tensor, field],
                 &[found, expected],
             ),
@@ -223,39 +262,57 @@ impl Error {
                 end,
                 len,
             } => (
-                "tensor @ @: ends at byte #, data block has #",
+                "tensor %s %s: ends at byte %d, data block has %d",
                 &[tensor, field],
                 &[end, len],
             ),
-            Error::BadScale { tensor, row } => ("tensor @ row #: bad scale", &[tensor], &[row]),
+            Error::BadScale { tensor, row } => ("tensor %s row %d: bad scale", &[tensor], &[row]),
             Error::BufferTooSmall {
                 what,
                 needed,
                 capacity,
             } => (
-                "@ too small: model needs #, capacity is #",
+                "%s too small: model needs %d, capacity is %d",
                 &[what],
                 &[needed, capacity],
             ),
             // Controls as U+XXXX (as `{:?}` would escape them, without its Unicode tables).
             Error::UnknownChar { ch } if ch.is_control() => (
-                "character U+@ is not in the vocabulary",
+                "character U+%s is not in the vocabulary",
                 &[hex(ch as u32, 4, true, &mut hex_buf)],
                 &[],
             ),
             Error::UnknownChar { ch } => (
-                "character '@' is not in the vocabulary",
+                "character '%s' is not in the vocabulary",
                 &[ch.encode_utf8(&mut char_buf)],
                 &[],
             ),
             Error::PrefixTooLong { len, max } => (
-                "prefix has # characters, maximum length is #",
+                "prefix has %d characters, maximum length is %d",
                 &[],
                 &[len, max],
             ),
-            Error::BadSetting { what } => ("bad setting: @", &[what], &[]),
+            Error::BadSetting { what } => ("bad setting: %s", &[what], &[]),
+            Error::NoModel => ("no valid model", &[], &[]),
+            Error::TooBigForSlot { len, slot } => (
+                "model is %d bytes, a slot holds %d (--single-slot uses the whole partition)",
+                &[],
+                &[len, slot],
+            ),
+            Error::TooBigForPartition { len, capacity } => (
+                "model is %d bytes, the partition holds %d",
+                &[],
+                &[len, capacity],
+            ),
+            Error::Upload { reason } => ("upload: %s", &[reason], &[]),
+            Error::UploadOffset { expected, got } => (
+                "upload: data at offset %d, expected offset %d",
+                &[],
+                &[got, expected],
+            ),
+            Error::Flash { op } => ("flash %s failed", &[op], &[]),
         };
-        t.fill(template, strs, nums);
+        t.printf(template, strs, nums);
     }
 }
 
