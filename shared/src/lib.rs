@@ -27,6 +27,7 @@ pub mod sampler;
 pub mod session;
 pub mod tensor;
 pub mod text;
+pub mod upload;
 pub mod vocab;
 
 pub use cell::Net;

@@ -1,0 +1,165 @@
+//! Putting a model on the device over its serial line: verified chunks in text lines.
+//!
+//! ```text
+//! host                                   device
+//! upload <len> <crc> [single]      →     (checks the size, erases the target slot)
+//!                                  ←     ready <chunk>            or  err <why>
+//! :<base64 of chunk at offset 0>   →     (decodes into the network arena, checks, writes)
+//!                                  ←     ack 0                    or  nak <offset> <reason>
+//! :<base64 of chunk at offset C>   →
+//! ...                                    (after the last chunk's ack: verifies, commits)
+//!                                  ←     ack <last>, model …, ok  or  err <why>
+//! ```
+//!
+//! - `<len>` is the model's length in bytes (decimal), `<crc>` its CRC-32 (ISO-HDLC, as in
+//!   the model file) as 8 hex digits; `single` lets a model larger than one slot take the
+//!   whole partition (the old model is erased first: an interrupted upload leaves none).
+//! - `<chunk>` is the data bytes per chunk: a power of two from [`MIN_CHUNK`] to
+//!   [`MAX_CHUNK`] that fits the device's network arena with [`CHUNK_OVERHEAD`] bytes
+//!   ([`chunk_size`]). Every chunk holds exactly `<chunk>` bytes but the last.
+//! - A chunk line is `:` and the base64 (RFC 4648, padded) of `offset (u32 LE) ‖ data ‖
+//!   crc32(offset ‖ data) (u32 LE)`, ended by CR LF (or CR, or LF). Chunks go in order,
+//!   each after the previous one's `ack`; the device echoes nothing during an upload.
+//! - `ack <offset>`: the chunk is written (a chunk sent again after its `ack` is
+//!   acknowledged again, not rewritten). `nak <offset> <reason>`: the chunk was refused
+//!   (`base64`, `length`, `crc`, `offset`); `<offset>` is the one the device expects next,
+//!   to be sent again. The host sends a chunk at most [`MAX_TRIES`] more times.
+//! - The device gives up, answers `err upload abandoned: <why>` and goes back to the
+//!   command loop with the old model on: no byte for [`TIMEOUT_SECONDS`], a line that does
+//!   not start with `:` (an empty one included), or [`MAX_BAD_IN_ROW`] bad chunks in a row.
+//!
+//! Wire cost: `(chunk + 8) · 4/3 + 3` bytes per `chunk` model bytes, 1.37 for 512-byte
+//! chunks and 1.34 for 4096 ([`wire_bytes`]).
+
+mod base64;
+mod host;
+mod receiver;
+mod scratch;
+
+pub use base64::{encode as base64_encode, encoded_len, DecodeError, Decoder};
+pub use host::{
+    chunk_line, chunk_line_len, command, parse_reply, wire_bytes, Event, Reply, Sender,
+};
+pub use receiver::{Abandon, Nak, Receiver, Step, Target};
+pub use scratch::Scratch;
+
+/// Smallest chunk a device offers (smaller ones would cost more than 1.4 wire bytes per
+/// model byte).
+pub const MIN_CHUNK: u32 = 256;
+/// Largest chunk a device offers.
+pub const MAX_CHUNK: u32 = 4096;
+/// Bytes of a decoded chunk besides its data: the offset and the CRC.
+pub const CHUNK_OVERHEAD: u32 = 8;
+/// Bad chunks in a row after which the device gives up.
+pub const MAX_BAD_IN_ROW: u8 = 4;
+/// Times the host sends a refused chunk again before it gives up.
+pub const MAX_TRIES: u8 = 3;
+/// Seconds without a byte after which the device gives up.
+pub const TIMEOUT_SECONDS: u32 = 3;
+
+/// The chunk size a device with `scratch_bytes` of scratch memory offers: the largest
+/// power of two ≤ [`MAX_CHUNK`] with its [`CHUNK_OVERHEAD`] in the scratch, or `None`
+/// below [`MIN_CHUNK`].
+pub fn chunk_size(scratch_bytes: usize) -> Option<u32> {
+    let room = scratch_bytes.saturating_sub(CHUNK_OVERHEAD as usize);
+    let room = u32::try_from(room).unwrap_or(u32::MAX).min(MAX_CHUNK);
+    let chunk = 1u32 << (31 - room.max(1).leading_zeros());
+    (chunk >= MIN_CHUNK).then_some(chunk)
+}
+
+/// What the host asks for with `upload <len> <crc> [single]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// Model length in bytes.
+    pub len: u32,
+    /// CRC-32 of the model.
+    pub crc: u32,
+    /// Take the whole partition (the old model is erased first).
+    pub single: bool,
+}
+
+impl Request {
+    /// The request in the words after `upload`, or `None` when they are not
+    /// `<len> <8 hex digits> [single]`.
+    pub fn parse<'a>(mut words: impl Iterator<Item = &'a str>) -> Option<Request> {
+        let len = words.next()?.parse().ok()?;
+        let hex = |w: &&str| w.len() == 8 && w.bytes().all(|b| b.is_ascii_hexdigit());
+        let crc = words.next().filter(hex)?;
+        let crc = u32::from_str_radix(crc, 16).ok()?;
+        let single = match words.next() {
+            None => false,
+            Some("single") => true,
+            Some(_) => return None,
+        };
+        words
+            .next()
+            .is_none()
+            .then_some(Request { len, crc, single })
+    }
+}
+
+/// CRC-32 (ISO-HDLC, no table: the model file's) of bytes `0..n` of `s`.
+fn crc_of<S: Scratch + ?Sized>(s: &S, n: usize) -> u32 {
+    const CRC: crc::Crc<u32, crc::NoTable> =
+        crc::Crc::<u32, crc::NoTable>::new(&crc::CRC_32_ISO_HDLC);
+    let mut digest = CRC.digest();
+    let mut piece = [0u8; 16];
+    let mut at = 0;
+    while at < n {
+        let k = piece.len().min(n - at);
+        let piece = piece.get_mut(..k).unwrap_or_default();
+        scratch::copy_out(s, at, piece);
+        digest.update(piece);
+        at += k;
+    }
+    digest.finalize()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_sizes_fit_the_arena() {
+        assert_eq!(chunk_size(1024), Some(512));
+        assert_eq!(chunk_size(1032), Some(1024));
+        assert_eq!(chunk_size(1031), Some(512));
+        assert_eq!(chunk_size(264), Some(256));
+        assert_eq!(chunk_size(263), None);
+        assert_eq!(chunk_size(0), None);
+        assert_eq!(chunk_size(1 << 20), Some(4096));
+        assert_eq!(chunk_size(usize::MAX), Some(4096));
+    }
+
+    #[test]
+    fn requests_parse_strictly() {
+        let p = |s: &str| Request::parse(s.split_ascii_whitespace());
+        let want = Request {
+            len: 1234,
+            crc: 0x00ab_cdef,
+            single: false,
+        };
+        assert_eq!(p("1234 00abcdef"), Some(want));
+        let single = Request {
+            single: true,
+            ..want
+        };
+        assert_eq!(p("1234 00ABCDEF single"), Some(single));
+        for bad in [
+            "",
+            "1234",
+            "1234 abcdef",
+            "1234 00abcdefg",
+            "1234 +0abcdef",
+            "-1 00abcdef",
+            "x 00abcdef",
+            "1234 00abcdef twice",
+            "1234 00abcdef single more",
+            "99999999999 00abcdef",
+        ] {
+            assert_eq!(p(bad), None, "{bad}");
+        }
+        assert_eq!(crc_of(&b"123456789"[..], 9), 0xCBF4_3926);
+        assert_eq!(crc_of(&[0i32; 1][..], 0), 0);
+    }
+}
