@@ -1,21 +1,37 @@
-//! The laptop side of micrornn: data, training, evaluation, quantization, export, generation.
+//! The laptop side of micrornn: from a file of names to a model on a board.
+//!
+//! One run, stage by stage (each folder's module doc says what comes in and what goes out):
+//!
+//! ```text
+//! names.csv / names.txt
+//!    │  data/     check names (and labels) → token sequences → padded batches
+//!    ▼
+//! batches
+//!    │  train/    split, Adam, validation each epoch, best epoch, resume
+//!    │  engine/   loss and gradient of one batch, on all threads
+//!    ▼
+//! run.ckpt        float weights, optimizer state, loss history
+//!    │  export/   int8 quantization (and Intel HEX at a board's partition)
+//!    ▼
+//! run.mrnn ─────► eval/    on the host: generate, classify, score (integer or float)
+//!    │  device/   the board's partition and capacity, QEMU, the serial client
+//!    ▼
+//! device reply    `gen 5` → five names, then `ok` (or one `err <reason>` line)
+//! ```
+//!
+//! - [`data`]: names and labelled names from CSV or text, token sequences, batches;
+//! - [`train`]: training configuration, the loop, checkpoints, the flat float parameters;
+//! - [`engine`]: the batched, multi-threaded forward and backward pass;
+//! - [`eval`]: a model file opened on the host, cross-entropy and accuracy;
+//! - [`export`]: quantization to the `.mrnn` file, Intel HEX, atomic file writes;
+//! - [`device`]: the boards' facts, the serial client, the QEMU emulator.
+//!
+//! The `micrornn` binary (`src/main.rs` and `src/cli/`) turns each command line into
+//! calls to these modules.
 
-pub mod batch;
-pub mod boards;
-pub mod checkpoint;
-pub mod client;
 pub mod data;
-pub mod emulator;
+pub mod device;
 pub mod engine;
 pub mod eval;
-pub mod eval_classify;
-pub mod examples;
-pub mod fsutil;
-pub mod host_model;
-pub mod ihex;
-pub mod labelled;
-pub mod params;
-pub mod quantize;
+pub mod export;
 pub mod train;
-pub mod train_config;
-pub mod train_data;

@@ -1,15 +1,14 @@
 //! `micrornn`: the command-line tool of micrornn.
 
 mod cli;
-mod commands;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
-    match commands::run(cli.command) {
+    let cli = cli::args::Cli::parse();
+    match cli::run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // A closed pipe (e.g. `micrornn generate | head`) is not an error.

@@ -5,7 +5,7 @@ use micrornn::cell::{FloatLayer, FloatWeights, NetF, NetQ, MAX_LAYERS};
 use micrornn::format::{CellKind, Task};
 use micrornn::rng::Rng;
 use micrornn::{Model, Net};
-use micrornn_trainer::quantize::export;
+use micrornn_trainer::export::quantize::export;
 
 const CHARS: &str = "abcdefghij";
 const V: usize = CHARS.len() + 2;

@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use micrornn_trainer::train::{train, RunOptions, TrainPaths, TrainSummary};
-use micrornn_trainer::train_config::TrainConfig;
+use micrornn_trainer::train::config::TrainConfig;
+use micrornn_trainer::train::run::{train, RunOptions, TrainPaths, TrainSummary};
 
 /// The repository's data set.
 pub fn names_csv() -> PathBuf {

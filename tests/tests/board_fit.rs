@@ -2,11 +2,11 @@
 //! the model partition (file size) or the RAM for the network's state.
 
 use micrornn::format::{CellKind, Task};
-use micrornn_trainer::boards::BoardKind;
+use micrornn_trainer::device::boards::BoardKind;
 use micrornn_trainer::engine::init_params;
-use micrornn_trainer::host_model::float_weights;
-use micrornn_trainer::params::Dims;
-use micrornn_trainer::quantize::export;
+use micrornn_trainer::eval::host_model::float_weights;
+use micrornn_trainer::export::quantize::export;
+use micrornn_trainer::train::params::Dims;
 
 const AZ: &str = "abcdefghijklmnopqrstuvwxyz";
 

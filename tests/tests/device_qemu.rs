@@ -8,13 +8,13 @@ use std::time::Duration;
 use micrornn::format::{CellKind, Task};
 use micrornn::sampler::Settings;
 use micrornn_tests::{small_labelled, small_names, tiny_config, train_tiny};
-use micrornn_trainer::boards::{BoardKind, BoardSpec};
-use micrornn_trainer::client::DeviceClient;
-use micrornn_trainer::emulator::{build_firmware, Emulator};
-use micrornn_trainer::eval_classify::classify_names;
-use micrornn_trainer::host_model::{generate_names, HostModel};
-use micrornn_trainer::labelled::load_labelled;
-use micrornn_trainer::train_config::TrainConfig;
+use micrornn_trainer::data::labelled::load_labelled;
+use micrornn_trainer::device::boards::{BoardKind, BoardSpec};
+use micrornn_trainer::device::client::DeviceClient;
+use micrornn_trainer::device::emulator::{build_firmware, Emulator};
+use micrornn_trainer::eval::classifier::classify_names;
+use micrornn_trainer::eval::host_model::{generate_names, HostModel};
+use micrornn_trainer::train::config::TrainConfig;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 

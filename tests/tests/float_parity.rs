@@ -5,11 +5,11 @@ use micrornn::cell::NetF;
 use micrornn::format::{CellKind, Task};
 use micrornn::vocab::Vocab;
 use micrornn::Net;
-use micrornn_trainer::batch::Batch;
-use micrornn_trainer::data::encode;
+use micrornn_trainer::data::batch::Batch;
+use micrornn_trainer::data::names::encode;
 use micrornn_trainer::engine::{init_params, Engine};
-use micrornn_trainer::host_model::float_weights;
-use micrornn_trainer::params::Dims;
+use micrornn_trainer::eval::host_model::float_weights;
+use micrornn_trainer::train::params::Dims;
 
 const NAMES: [&str; 7] = ["anna", "bob", "christopher", "x", "zelda", "mohammed", "li"];
 

@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use micrornn::sampler::Settings;
 use micrornn::session::{Board, BoardInfo, Buffers, Session};
 use micrornn_tests::{small_names, tiny_config, train_tiny};
-use micrornn_trainer::host_model::generate_names;
+use micrornn_trainer::eval::host_model::generate_names;
 
 /// A serial line: bytes still to arrive, and what the session sent.
 struct Line {

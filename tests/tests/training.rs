@@ -1,11 +1,11 @@
 //! Training end to end: determinism, resume, and the int8 model staying close to float.
 
 use micrornn_tests::{small_names, tiny_config, train_tiny};
-use micrornn_trainer::checkpoint::Checkpoint;
-use micrornn_trainer::data::load_names;
-use micrornn_trainer::eval::evaluate;
-use micrornn_trainer::host_model::HostModel;
-use micrornn_trainer::train::{train, RunOptions, TrainPaths};
+use micrornn_trainer::data::names::load_names;
+use micrornn_trainer::eval::generator::evaluate;
+use micrornn_trainer::eval::host_model::HostModel;
+use micrornn_trainer::train::checkpoint::Checkpoint;
+use micrornn_trainer::train::run::{train, RunOptions, TrainPaths};
 
 #[test]
 fn same_seed_and_threads_give_the_same_checkpoint_bytes() {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use micrornn::fixed::parse_milli;
 use micrornn::sampler::MAX_TEMPERATURE_MILLI;
-use micrornn_trainer::boards::BoardKind;
+use micrornn_trainer::device::boards::BoardKind;
 
 /// micrornn: train character-level RNNs on a laptop, quantize them to int8, and run
 /// them on microcontrollers.
@@ -385,7 +385,7 @@ impl SamplingArgs {
 
     /// The protocol line asking a device for `count` names with these settings.
     pub fn gen_line(&self, count: u32) -> anyhow::Result<String> {
-        use micrornn_trainer::client::milli_to_decimal;
+        use micrornn_trainer::device::client::milli_to_decimal;
         if self.prefix.chars().any(char::is_whitespace)
             || self.prefix.len() > micrornn::protocol::MAX_PREFIX
         {

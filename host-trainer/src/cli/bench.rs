@@ -8,14 +8,14 @@ use micrornn::generate::generate;
 use micrornn::rng::Rng;
 use micrornn::sampler::Settings;
 use micrornn_trainer::engine::{bench_train, init_params};
-use micrornn_trainer::host_model::float_weights;
-use micrornn_trainer::host_model::HostModel;
-use micrornn_trainer::params::Dims;
-use micrornn_trainer::quantize::export;
-use micrornn_trainer::train::thousands;
-use micrornn_trainer::train_config::TrainConfig;
+use micrornn_trainer::eval::host_model::float_weights;
+use micrornn_trainer::eval::host_model::HostModel;
+use micrornn_trainer::export::quantize::export;
+use micrornn_trainer::train::config::TrainConfig;
+use micrornn_trainer::train::params::Dims;
+use micrornn_trainer::train::run::thousands;
 
-use crate::cli::BenchArgs;
+use crate::cli::args::BenchArgs;
 
 const AZ: &str = "abcdefghijklmnopqrstuvwxyz";
 

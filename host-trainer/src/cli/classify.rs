@@ -2,10 +2,10 @@
 
 use anyhow::{bail, Result};
 use micrornn::format::Task;
-use micrornn_trainer::eval_classify::classify_names;
-use micrornn_trainer::host_model::HostModel;
+use micrornn_trainer::eval::classifier::classify_names;
+use micrornn_trainer::eval::host_model::HostModel;
 
-use crate::cli::ClassifyArgs;
+use crate::cli::args::ClassifyArgs;
 
 pub fn run(a: ClassifyArgs) -> Result<()> {
     let model = HostModel::open(&a.model)?;

@@ -5,12 +5,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use micrornn::sampler::Settings;
-use micrornn_trainer::emulator::{build_firmware, check_qemu, Emulator};
-use micrornn_trainer::host_model::generate_names;
-use micrornn_trainer::train::{train, RunOptions, TrainPaths};
-use micrornn_trainer::train_config::TrainConfig;
+use micrornn_trainer::device::emulator::{build_firmware, check_qemu, Emulator};
+use micrornn_trainer::eval::host_model::generate_names;
+use micrornn_trainer::train::config::TrainConfig;
+use micrornn_trainer::train::run::{train, RunOptions, TrainPaths};
 
-use crate::cli::DemoArgs;
+use crate::cli::args::DemoArgs;
 
 pub fn run(a: DemoArgs) -> Result<()> {
     check_qemu()?;

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use anyhow::{bail, Result};
-use micrornn_trainer::client::DeviceClient;
+use micrornn_trainer::device::client::DeviceClient;
 
-use crate::cli::{DeviceAction, DeviceArgs};
+use crate::cli::args::{DeviceAction, DeviceArgs};
 
 pub fn run(a: DeviceArgs) -> Result<()> {
     if a.timeout == 0 {

@@ -1,9 +1,9 @@
 //! `micrornn emulate`: boot the firmware in QEMU with a model in its partition.
 
 use anyhow::{bail, Context, Result};
-use micrornn_trainer::emulator::{build_firmware, check_qemu, qemu_command};
+use micrornn_trainer::device::emulator::{build_firmware, check_qemu, qemu_command};
 
-use crate::cli::EmulateArgs;
+use crate::cli::args::EmulateArgs;
 
 pub fn run(a: EmulateArgs) -> Result<()> {
     check_qemu()?;

@@ -3,13 +3,13 @@
 use anyhow::Result;
 use micrornn::format::Task;
 use micrornn::vocab::Vocab;
-use micrornn_trainer::data::load_names;
-use micrornn_trainer::eval::evaluate;
-use micrornn_trainer::eval_classify::{classify_names, score};
-use micrornn_trainer::host_model::HostModel;
-use micrornn_trainer::labelled::load_labelled;
+use micrornn_trainer::data::labelled::load_labelled;
+use micrornn_trainer::data::names::load_names;
+use micrornn_trainer::eval::classifier::{classify_names, score};
+use micrornn_trainer::eval::generator::evaluate;
+use micrornn_trainer::eval::host_model::HostModel;
 
-use crate::cli::EvalArgs;
+use crate::cli::args::EvalArgs;
 
 pub fn run(a: EvalArgs) -> Result<()> {
     let model = HostModel::open(&a.model)?;
@@ -43,7 +43,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
 fn eval_classifier(a: &EvalArgs, model: &HostModel, vocab: &Vocab<'_>) -> Result<()> {
     let labels = model.labels();
     let data = load_labelled(&a.data, &a.label_column, Some(vocab), Some(&labels))?;
-    let report = micrornn_trainer::data::Names {
+    let report = micrornn_trainer::data::names::Names {
         skipped: data.skipped.clone(),
         ..Default::default()
     };

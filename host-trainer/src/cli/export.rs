@@ -1,11 +1,11 @@
 //! `micrornn export`.
 
 use anyhow::{bail, Result};
-use micrornn_trainer::fsutil::write_atomic;
-use micrornn_trainer::host_model::{export_checkpoint, HostModel};
-use micrornn_trainer::ihex;
+use micrornn_trainer::eval::host_model::{export_checkpoint, HostModel};
+use micrornn_trainer::export::atomic::write_atomic;
+use micrornn_trainer::export::ihex;
 
-use crate::cli::{ExportArgs, ExportFormat};
+use crate::cli::args::{ExportArgs, ExportFormat};
 
 pub fn run(a: ExportArgs) -> Result<()> {
     // The model file: quantized from a checkpoint, or as it is.

@@ -5,9 +5,9 @@ use std::io::{BufWriter, Write};
 use anyhow::Result;
 use micrornn::generate::generate;
 use micrornn::rng::Rng;
-use micrornn_trainer::host_model::HostModel;
+use micrornn_trainer::eval::host_model::HostModel;
 
-use crate::cli::GenerateArgs;
+use crate::cli::args::GenerateArgs;
 
 pub fn run(a: GenerateArgs) -> Result<()> {
     let model = HostModel::open(&a.model)?;

@@ -2,10 +2,10 @@
 
 use anyhow::Result;
 use micrornn::Model;
-use micrornn_trainer::host_model::{export_checkpoint, HostModel};
+use micrornn_trainer::eval::host_model::{export_checkpoint, HostModel};
 use serde_json::json;
 
-use crate::cli::InspectArgs;
+use crate::cli::args::InspectArgs;
 
 pub fn run(a: InspectArgs) -> Result<()> {
     let host = HostModel::open(&a.model)?;

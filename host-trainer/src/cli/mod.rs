@@ -1,5 +1,11 @@
-//! One file per command.
+//! The command line of the `micrornn` binary.
+//!
+//! In: the arguments, parsed by clap into [`args::Command`] (every command, flag and
+//! default, with help text). Out: the command's effect (files written, lines printed),
+//! or an error for `main` to print. One file per command; each calls the library
+//! (`micrornn_trainer`) and holds no logic of its own beyond arguments and printing.
 
+pub mod args;
 mod bench;
 mod classify;
 mod demo;
@@ -13,7 +19,7 @@ mod train;
 
 use anyhow::Result;
 
-use crate::cli::Command;
+use args::Command;
 
 /// Runs one command.
 pub fn run(cmd: Command) -> Result<()> {

@@ -2,11 +2,11 @@
 
 use anyhow::{bail, Result};
 use micrornn::format::{CellKind, Task};
-use micrornn_trainer::checkpoint::Checkpoint;
-use micrornn_trainer::train::{train, RunOptions, TrainPaths};
-use micrornn_trainer::train_config::TrainConfig;
+use micrornn_trainer::train::checkpoint::Checkpoint;
+use micrornn_trainer::train::config::TrainConfig;
+use micrornn_trainer::train::run::{train, RunOptions, TrainPaths};
 
-use crate::cli::TrainArgs;
+use crate::cli::args::TrainArgs;
 
 pub fn run(a: TrainArgs) -> Result<()> {
     let resume = a.resume.as_deref().map(Checkpoint::read).transpose()?;

@@ -9,7 +9,7 @@
 //! people whose recorded label the model predicts).
 //!
 //! Bad rows (empty or overlong name, control character, empty label, unreadable count, a
-//! character or label outside a model's) are skipped and counted, as in [`crate::data`].
+//! character or label outside a model's) are skipped and counted, as in [`crate::data::names`].
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -18,7 +18,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use micrornn::vocab::Vocab;
 
-use crate::data::{check_name, column, read_text, shuffle, Skipped};
+use crate::data::names::{check_name, column, read_text, shuffle, Skipped};
 
 /// Most distinct labels a classifier may have.
 pub const MAX_LABELS: usize = 64;
@@ -56,7 +56,7 @@ impl Labelled {
     }
 
     /// Splits into (train, validation) with `val_frac` of the names in validation, chosen
-    /// by `seed` (the same names [`crate::data::split`] would choose for this name list).
+    /// by `seed` (the same names [`crate::data::names::split`] would choose for this name list).
     pub fn split(&self, val_frac: f64, seed: u64) -> (Labelled, Labelled) {
         let mut idx: Vec<usize> = (0..self.len()).collect();
         shuffle(&mut idx, seed);

@@ -2,28 +2,28 @@
 
 use micrornn::vocab::Vocab;
 
-use crate::batch::Batch;
-use crate::data;
-use crate::labelled::Labelled;
+use crate::data::batch::Batch;
+use crate::data::labelled::Labelled;
+use crate::data::names::encode;
 
 /// Encoded examples: next-character sequences, or names with a label.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Examples {
+pub enum Sequences {
     /// `([START, c1..cn], [c1..cn, END])` per name.
     Generate(Vec<(Vec<u16>, Vec<u16>)>),
     /// `([START, c1..cn], label)` per name.
     Classify(Vec<(Vec<u16>, u16)>),
 }
 
-impl Examples {
+impl Sequences {
     /// Next-character examples of `names` (every character must be in `vocab`).
-    pub fn names(names: &[String], vocab: &Vocab<'_>) -> Examples {
-        Examples::Generate(names.iter().map(|n| data::encode(n, vocab)).collect())
+    pub fn names(names: &[String], vocab: &Vocab<'_>) -> Sequences {
+        Sequences::Generate(names.iter().map(|n| encode(n, vocab)).collect())
     }
 
     /// Classification examples of labelled names (every character must be in `vocab`).
-    pub fn labelled(data: &Labelled, vocab: &Vocab<'_>) -> Examples {
-        Examples::Classify(
+    pub fn labelled(data: &Labelled, vocab: &Vocab<'_>) -> Sequences {
+        Sequences::Classify(
             data.names
                 .iter()
                 .zip(&data.label)
@@ -35,8 +35,8 @@ impl Examples {
     /// Number of examples.
     pub fn len(&self) -> usize {
         match self {
-            Examples::Generate(s) => s.len(),
-            Examples::Classify(s) => s.len(),
+            Sequences::Generate(s) => s.len(),
+            Sequences::Classify(s) => s.len(),
         }
     }
 
@@ -48,10 +48,10 @@ impl Examples {
     /// A batch of the examples at `idx`, in that order.
     pub fn batch(&self, idx: &[usize]) -> Batch {
         match self {
-            Examples::Generate(s) => {
+            Sequences::Generate(s) => {
                 Batch::from_sequences(idx.iter().map(|&i| (&s[i].0[..], &s[i].1[..])))
             }
-            Examples::Classify(s) => {
+            Sequences::Classify(s) => {
                 Batch::from_labelled(idx.iter().map(|&i| (&s[i].0[..], s[i].1)))
             }
         }
@@ -66,7 +66,7 @@ impl Examples {
 
 /// `[START, c1..cn]`: what a classifier reads for a name.
 pub fn classify_inputs(name: &str, vocab: &Vocab<'_>) -> Vec<u16> {
-    data::encode(name, vocab).0
+    encode(name, vocab).0
 }
 
 #[cfg(test)]
@@ -78,7 +78,7 @@ mod tests {
     fn both_tasks_batch_in_the_asked_order() {
         let v = Vocab::new("abc").unwrap();
         let names: Vec<String> = ["ab", "c", "bca"].iter().map(|s| s.to_string()).collect();
-        let g = Examples::names(&names, &v);
+        let g = Sequences::names(&names, &v);
         let b = g.batch(&[2, 0]);
         assert_eq!((b.rows, b.steps, b.lens.clone()), (2, 4, vec![4, 3]));
         assert_eq!(&b.inputs[..4], &[START, 3, 4, 2]);
@@ -89,7 +89,7 @@ mod tests {
             counts: vec![vec![0, 1]; 3],
             ..Labelled::default()
         };
-        let c = Examples::labelled(&data, &v);
+        let c = Sequences::labelled(&data, &v);
         assert!(c.batch(&[0]).is_labelled());
         let all = c.batches_in_order(2);
         assert_eq!(all.len(), 2);

@@ -7,7 +7,12 @@ use anyhow::{bail, Result};
 use clap::ValueEnum;
 use micrornn::Model;
 
-/// A supported board.
+/// A board the host can build firmware for, export to and emulate: the value of
+/// `--board` on the command line.
+///
+/// Only a name and a table of facts ([`BoardSpec`]) on the host side; the board support
+/// itself (serial port, flash, clocks) lives in the firmware's board files, and the
+/// statistics source a session reads is `micrornn::session::Board`, a different thing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum BoardKind {
     /// QEMU `mps2-an386`: Cortex-M4F, CMSDK UART0.

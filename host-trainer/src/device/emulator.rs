@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::boards::BoardSpec;
-use crate::client::DeviceClient;
+use crate::device::boards::BoardSpec;
+use crate::device::client::DeviceClient;
 
 /// The firmware folder of this repository.
 pub fn firmware_dir() -> PathBuf {
@@ -113,7 +113,7 @@ pub fn check_qemu() -> Result<()> {
 #[derive(Debug)]
 pub struct Emulator {
     child: Child,
-    /// The `--port` for [`crate::client::DeviceClient`]: `tcp:127.0.0.1:PORT`.
+    /// The `--port` for [`crate::device::client::DeviceClient`]: `tcp:127.0.0.1:PORT`.
     pub port: String,
 }
 

@@ -8,7 +8,7 @@ use super::gemm::{Backend, Mat, MatMut, Update};
 use super::operands::Operands;
 use super::output;
 use super::shard::Shard;
-use crate::params::ParamsMut;
+use crate::train::params::ParamsMut;
 
 /// Writes into `s.grad` (overwritten) the gradient of the loss whose logit
 /// gradient is in `s.z` (as left by the cross-entropy), after [`super::forward::forward`].

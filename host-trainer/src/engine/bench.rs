@@ -6,8 +6,8 @@ use micrornn::format::Task;
 
 use super::rng::SplitMix64;
 use super::{init_params, Adam, Engine};
-use crate::batch::Batch;
-use crate::params::Dims;
+use crate::data::batch::Batch;
+use crate::train::params::Dims;
 
 /// Length of one measuring window of [`bench_train`], seconds.
 const WINDOW: f64 = 0.25;

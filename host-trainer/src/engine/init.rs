@@ -3,7 +3,7 @@
 use micrornn::format::CellKind;
 
 use super::rng::SplitMix64;
-use crate::params::Dims;
+use crate::train::params::Dims;
 
 /// Initial value of the LSTM forget gate's input bias `b_x[f]`.
 ///

@@ -55,8 +55,8 @@ pub use init::init_params;
 
 use micrornn::format::Task;
 
-use crate::batch::Batch;
-use crate::params::Dims;
+use crate::data::batch::Batch;
+use crate::train::params::Dims;
 use gemm::Backend;
 use operands::Operands;
 use shard::Shard;

@@ -14,7 +14,7 @@ use micrornn::cell::FloatWeights;
 use super::aligned::Aligned;
 use super::gemm::transpose_band;
 use super::on_threads;
-use crate::params::Dims;
+use crate::train::params::Dims;
 
 /// Floats per cache line: copy pieces start on one.
 const LINE: usize = 16;

@@ -11,7 +11,7 @@ use micrornn::format::Task;
 use super::gemm::{Backend, Mat, MatMut, Update};
 use super::operands::Operands;
 use super::shard::Shard;
-use crate::params::ParamsMut;
+use crate::train::params::ParamsMut;
 
 /// Fills `s.z` with the logits of every prediction (after `forward`'s recurrence).
 pub(crate) fn forward(backend: Backend, p: &FloatWeights<'_>, ops: &Operands, s: &mut Shard) {

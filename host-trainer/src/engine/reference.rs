@@ -4,8 +4,8 @@
 
 use micrornn::format::{CellKind, Task};
 
-use crate::batch::Batch;
-use crate::params::Dims;
+use crate::data::batch::Batch;
+use crate::train::params::Dims;
 
 /// One layer's tensors.
 struct Layer<'a> {

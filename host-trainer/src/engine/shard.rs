@@ -25,8 +25,8 @@ use micrornn::format::Task;
 
 use super::aligned::Aligned;
 use super::cells::saved_blocks;
-use crate::batch::Batch;
-use crate::params::Dims;
+use crate::data::batch::Batch;
+use crate::train::params::Dims;
 
 /// Per-layer workspaces and weight copies. Sizes: `N` tokens, `G·H` gate rows,
 /// `S·H` saved values per token ([`saved_blocks`]), `In` the layer's input width.

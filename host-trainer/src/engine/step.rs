@@ -9,7 +9,7 @@
 
 use super::adam::{clip_scale, squared_norm};
 use super::{on_threads, Adam, Engine, Pass};
-use crate::batch::Batch;
+use crate::data::batch::Batch;
 
 /// Floats per cache line: parts of the parameter vector start on one, so two
 /// threads never write the same line.

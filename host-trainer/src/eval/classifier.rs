@@ -5,8 +5,8 @@ use anyhow::{anyhow, Result};
 use micrornn::classify::{classify, Verdict};
 use rayon::prelude::*;
 
-use crate::host_model::HostModel;
-use crate::labelled::Labelled;
+use crate::data::labelled::Labelled;
+use crate::eval::host_model::HostModel;
 
 /// Names per work item when classifying in parallel (each item has its own runner).
 const CHUNK: usize = 256;

@@ -4,7 +4,7 @@ use micrornn::vocab::{END, START};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::host_model::HostModel;
+use crate::eval::host_model::HostModel;
 
 /// Names per parallel work item (fixed, so the sum is the same on any machine).
 const CHUNK: usize = 256;

@@ -9,8 +9,8 @@ use micrornn::format::Task;
 use micrornn::vocab::Vocab;
 use micrornn::{Model, Net};
 
-use crate::checkpoint::Checkpoint;
-use crate::params::Dims;
+use crate::train::checkpoint::Checkpoint;
+use crate::train::params::Dims;
 
 /// The float weights in the trainer's flat parameters `params` of sizes `dims`.
 pub fn float_weights(dims: Dims, params: &[f32]) -> FloatWeights<'_> {
@@ -30,7 +30,7 @@ pub fn checkpoint_task(ckpt: &Checkpoint) -> (Task, Vec<String>) {
 /// The model file a checkpoint's best weights export to.
 pub fn export_checkpoint(ckpt: &Checkpoint) -> Result<Vec<u8>> {
     let (task, labels) = checkpoint_task(ckpt);
-    crate::quantize::export(&checkpoint_weights(ckpt), task, &ckpt.vocab, &labels)
+    crate::export::quantize::export(&checkpoint_weights(ckpt), task, &ckpt.vocab, &labels)
 }
 
 /// The bytes of a model, kept so that the quantized model can borrow from them.

@@ -11,8 +11,8 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::params::Dims;
-use crate::train_config::TrainConfig;
+use crate::train::config::TrainConfig;
+use crate::train::params::Dims;
 
 const MAGIC: &[u8; 8] = b"MRNNCKPT";
 /// Version 2: any cell, layers and embedding (the dimensions are recorded); version 1
@@ -49,7 +49,7 @@ pub struct Checkpoint {
     pub best_val: f64,
     /// Per-epoch losses.
     pub history: Vec<EpochLoss>,
-    /// Best weights (flat, see [`crate::params`]).
+    /// Best weights (flat, see [`crate::train::params`]).
     pub best: Vec<f32>,
     /// Weights after the last completed epoch.
     pub last: Vec<f32>,
@@ -131,7 +131,7 @@ impl Checkpoint {
 
     /// Writes a checkpoint file atomically.
     pub fn write(&self, path: &Path) -> Result<()> {
-        crate::fsutil::write_atomic(path, &self.to_bytes())
+        crate::export::atomic::write_atomic(path, &self.to_bytes())
     }
 }
 

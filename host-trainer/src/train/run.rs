@@ -2,7 +2,7 @@
 //! epoch, best-epoch keeping, atomic checkpoints, resume.
 //!
 //! It trains next-character models on names (generate) or name classifiers (classify,
-//! see [`crate::labelled`]). The loop itself only sees [`Batch`]es and averages by
+//! see [`crate::data::labelled`]). The loop itself only sees [`Batch`]es and averages by
 //! [`Batch::loss_count`], so both tasks go through the same code.
 
 use std::path::{Path, PathBuf};
@@ -13,14 +13,14 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use micrornn::format::Task;
 use micrornn::vocab::Vocab;
 
-use crate::batch::Batch;
-use crate::checkpoint::{fingerprint, Checkpoint, EpochLoss};
-use crate::data;
+use crate::data::batch::Batch;
+use crate::data::names::shuffle;
+use crate::data::sequences::Sequences;
 use crate::engine::{init_params, Adam, Engine};
-use crate::examples::Examples;
-use crate::params::Dims;
-use crate::train_config::TrainConfig;
-use crate::train_data::load_run_data;
+use crate::train::checkpoint::{fingerprint, Checkpoint, EpochLoss};
+use crate::train::config::TrainConfig;
+use crate::train::params::Dims;
+use crate::train::run_data::load_run_data;
 
 /// Rows per validation batch (validation has no gradient, so larger batches are cheaper).
 const VAL_BATCH: usize = 512;
@@ -120,7 +120,7 @@ pub fn train(
             eprintln!("warning: the training names differ from the checkpoint's run; the result will not match an uninterrupted run");
         }
     }
-    crate::fsutil::write_atomic(&paths.val_file(config.task), data.val_file.as_bytes())?;
+    crate::export::atomic::write_atomic(&paths.val_file(config.task), data.val_file.as_bytes())?;
 
     // ---- model and optimizer ----
     let mut ck = match resume {
@@ -278,21 +278,21 @@ pub fn train(
 
 /// Quantizes the checkpoint's best weights and writes the model file atomically.
 pub fn write_model(out: &Path, ck: &Checkpoint) -> Result<()> {
-    let bytes = crate::host_model::export_checkpoint(ck)?;
-    crate::fsutil::write_atomic(out, &bytes)
+    let bytes = crate::eval::host_model::export_checkpoint(ck)?;
+    crate::export::atomic::write_atomic(out, &bytes)
 }
 
 /// The training batches of one epoch: the examples in an order fixed by `(seed, epoch)`.
-pub fn epoch_batches(examples: &Examples, batch: usize, seed: u64, epoch: u32) -> Vec<Batch> {
+pub fn epoch_batches(examples: &Sequences, batch: usize, seed: u64, epoch: u32) -> Vec<Batch> {
     let mut order: Vec<usize> = (0..examples.len()).collect();
     let epoch_seed = seed ^ (epoch as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    data::shuffle(&mut order, epoch_seed);
+    shuffle(&mut order, epoch_seed);
     order.chunks(batch).map(|idx| examples.batch(idx)).collect()
 }
 
 /// Batches of `names` in their order (for validation and evaluation of generation).
 pub fn batches_in_order(names: &[String], vocab: &Vocab<'_>, rows: usize) -> Vec<Batch> {
-    Examples::names(names, vocab).batches_in_order(rows)
+    Sequences::names(names, vocab).batches_in_order(rows)
 }
 
 /// Mean NLL per prediction over the validation batches; NaN when there are none.
@@ -344,7 +344,7 @@ mod tests {
 
     #[test]
     fn epoch_batches_cover_every_name_once_in_a_seeded_order() {
-        let seqs = Examples::Generate(
+        let seqs = Sequences::Generate(
             (0..10u16)
                 .map(|i| (vec![0, i + 2], vec![i + 2, 1]))
                 .collect(),

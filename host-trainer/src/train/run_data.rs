@@ -7,11 +7,11 @@ use anyhow::Result;
 use micrornn::format::Task;
 use micrornn::vocab::Vocab;
 
-use crate::checkpoint::Checkpoint;
-use crate::data::{self, load_names};
-use crate::examples::Examples;
-use crate::labelled::load_labelled;
-use crate::train_config::TrainConfig;
+use crate::data::labelled::load_labelled;
+use crate::data::names::{load_names, split};
+use crate::data::sequences::Sequences;
+use crate::train::checkpoint::Checkpoint;
+use crate::train::config::TrainConfig;
 
 /// What a run trains and validates on.
 #[derive(Clone, Debug)]
@@ -23,9 +23,9 @@ pub struct RunData {
     /// Training names (their fingerprint tells a resumed run whether the data changed).
     pub train_names: Vec<String>,
     /// Encoded training examples.
-    pub train: Examples,
+    pub train: Sequences,
     /// Encoded validation examples.
-    pub val: Examples,
+    pub val: Sequences,
     /// The validation file: names one per line, or labelled names as CSV.
     pub val_file: String,
 }
@@ -44,7 +44,7 @@ pub fn load_run_data(
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let vocab_of = |names: &[String]| match resume {
         Some(c) => c.vocab.clone(),
-        None => data::vocab_chars(names),
+        None => crate::data::names::vocab_chars(names),
     };
     match config.task {
         Task::Generate => {
@@ -54,10 +54,10 @@ pub fn load_run_data(
             }
             let vocab_chars = vocab_of(&loaded.names);
             let vocab = checked_vocab(&vocab_chars, path)?;
-            let (train_names, val_names) = data::split(&loaded.names, config.val_frac, config.seed);
+            let (train_names, val_names) = split(&loaded.names, config.val_frac, config.seed);
             Ok(RunData {
-                train: Examples::names(&train_names, &vocab),
-                val: Examples::names(&val_names, &vocab),
+                train: Sequences::names(&train_names, &vocab),
+                val: Sequences::names(&val_names, &vocab),
                 val_file: val_names.join("\n"),
                 vocab: vocab_chars,
                 labels: Vec::new(),
@@ -67,7 +67,7 @@ pub fn load_run_data(
         Task::Classify => {
             let labels = resume.map(|c| c.labels.as_slice());
             let loaded = load_labelled(path, &config.label_column, fixed_vocab.as_ref(), labels)?;
-            let report = crate::data::Names {
+            let report = crate::data::names::Names {
                 skipped: loaded.skipped.clone(),
                 ..Default::default()
             };
@@ -92,8 +92,8 @@ pub fn load_run_data(
             let vocab = checked_vocab(&vocab_chars, path)?;
             let (train, val) = loaded.split(config.val_frac, config.seed);
             Ok(RunData {
-                train: Examples::labelled(&train, &vocab),
-                val: Examples::labelled(&val, &vocab),
+                train: Sequences::labelled(&train, &vocab),
+                val: Sequences::labelled(&val, &vocab),
                 val_file: val.to_csv(&config.label_column),
                 vocab: vocab_chars,
                 labels: loaded.labels,
