@@ -12,6 +12,9 @@ struct Flash {
     bytes: Vec<Option<u8>>,
     writes: usize,
     fail_at: Option<usize>,
+    /// The flash's write unit: every write but the last is a multiple of it.
+    unit: usize,
+    ended: bool,
 }
 
 impl Flash {
@@ -20,6 +23,8 @@ impl Flash {
             bytes: vec![None; len],
             writes: 0,
             fail_at: None,
+            unit: 4,
+            ended: false,
         }
     }
     fn contents(&self) -> Vec<u8> {
@@ -36,12 +41,17 @@ impl Target for Flash {
         if self.fail_at == Some(self.writes) {
             return Err(Error::Malformed);
         }
+        assert!(!self.ended, "a write after a partial unit");
+        self.ended = data.len() % self.unit != 0;
         for (i, &b) in data.iter().enumerate() {
             let slot = &mut self.bytes[offset as usize + i];
             assert!(slot.is_none(), "byte {} written twice", offset as usize + i);
             *slot = Some(b);
         }
         Ok(())
+    }
+    fn unit(&self) -> usize {
+        self.unit
     }
 }
 
@@ -274,4 +284,18 @@ fn the_largest_chunk_fits_the_scratch_exactly() {
         .filter(|s| *s != Step::Wait)
         .collect();
     assert_eq!(steps, [Step::Nak(0, Nak::Length)]);
+}
+
+#[test]
+fn writes_are_whole_flash_units_but_the_last() {
+    for (unit, writes) in [(1, 21), (64, 21), (128, 6), (256, 6)] {
+        let m = model(1300);
+        let mut d = Device::new(m.len(), 256);
+        d.flash.unit = unit;
+        assert_eq!(d.feed(&line(0, &m[..512])), [Step::Ack(0)]);
+        assert_eq!(d.feed(&line(512, &m[512..1024])), [Step::Ack(512)]);
+        assert_eq!(d.feed(&line(1024, &m[1024..])), [Step::Complete(1024)]);
+        assert_eq!(d.flash.contents(), m);
+        assert_eq!(d.flash.writes, writes, "unit {unit}");
+    }
 }

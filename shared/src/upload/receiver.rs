@@ -10,10 +10,13 @@ use crate::error::Error;
 pub trait Target {
     /// Writes `data` at `offset` of the model being uploaded.
     fn write(&mut self, offset: u32, data: &[u8]) -> Result<(), Error>;
-}
 
-/// Bytes copied from the scratch buffer to the target at a time (on the stack).
-const PIECE: usize = 64;
+    /// Every write but the last is a whole number of these bytes (the flash's write
+    /// unit, a power of two ≤ 256).
+    fn unit(&self) -> usize {
+        1
+    }
+}
 
 /// Why a chunk was refused (the `nak` line's reason).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,22 +174,19 @@ impl Receiver {
         Ok((offset, Some(data)))
     }
 
-    /// Writes the checked chunk's `n` data bytes to `target`.
+    /// Writes the checked chunk's `n` data bytes to `target`, through a buffer on the
+    /// stack of 64 bytes, or 256 for a flash with a larger write unit.
     fn write<S, T>(&mut self, offset: u32, n: usize, scratch: &S, target: &mut T) -> Step
     where
         S: Scratch + ?Sized,
         T: Target + ?Sized,
     {
-        let mut piece = [0u8; PIECE];
-        let mut done = 0;
-        while done < n {
-            let k = PIECE.min(n - done);
-            let piece = piece.get_mut(..k).unwrap_or_default();
-            copy_out(scratch, 4 + done, piece);
-            if let Err(e) = target.write(offset + done as u32, piece) {
-                return Step::Abandon(Abandon::Store(e));
-            }
-            done += k;
+        let written = match target.unit() {
+            u if 64 % u.max(1) == 0 => pieces::<S, T, 64>(offset, n, scratch, target),
+            _ => pieces::<S, T, 256>(offset, n, scratch, target),
+        };
+        if let Err(e) = written {
+            return Step::Abandon(Abandon::Store(e));
         }
         self.next += n as u32;
         self.bad = 0;
@@ -203,4 +203,27 @@ impl Receiver {
         }
         Step::Nak(self.next, why)
     }
+}
+
+/// Copies bytes `4..4 + n` of `scratch` to `target` at `offset`, `N` at a time.
+fn pieces<S, T, const N: usize>(
+    offset: u32,
+    n: usize,
+    scratch: &S,
+    target: &mut T,
+) -> Result<(), Error>
+where
+    S: Scratch + ?Sized,
+    T: Target + ?Sized,
+{
+    let mut piece = [0u8; N];
+    let mut done = 0;
+    while done < n {
+        let k = N.min(n - done);
+        let piece = piece.get_mut(..k).unwrap_or_default();
+        copy_out(scratch, 4 + done, piece);
+        target.write(offset + done as u32, piece)?;
+        done += k;
+    }
+    Ok(())
 }
