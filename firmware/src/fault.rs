@@ -16,12 +16,15 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     let mut out = Console;
     // The message only when it is plain text: formatting one would keep `core::fmt` in
     // the firmware for reports that should never be seen (the location says where).
-    out.s("\r\npanic: ")
-        .str(info.message().as_str().unwrap_or("(formatted)"));
+    out.text("\r\npanic: ")
+        .push_str(info.message().as_str().unwrap_or("(formatted)"));
     if let Some(at) = info.location() {
-        out.s(" at ").s(at.file()).s(":").n(at.line() as u64);
+        out.text(" at ")
+            .text(at.file())
+            .text(":")
+            .num(at.line() as u64);
     }
-    out.str("\r\n");
+    out.push_str("\r\n");
     exit(false)
 }
 
@@ -32,9 +35,9 @@ unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
         halt()
     }
     let mut out = Console;
-    out.s("\r\nhardfault: pc=").hex(frame.pc(), 8);
-    out.s(" lr=").hex(frame.lr(), 8);
-    out.s(" xpsr=").hex(frame.xpsr(), 8);
+    out.text("\r\nhardfault: pc=").hex(frame.pc(), 8);
+    out.text(" lr=").hex(frame.lr(), 8);
+    out.text(" xpsr=").hex(frame.xpsr(), 8);
     #[cfg(board = "mps2-an386")]
     {
         // ARMv7-M fault status: configurable (CFSR), hard (HFSR), bus fault address (BFAR).
@@ -47,11 +50,11 @@ unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
                 Reg::at(0xE000_ED38).read(),
             )
         };
-        out.s(" cfsr=").hex(cfsr, 8);
-        out.s(" hfsr=").hex(hfsr, 8);
-        out.s(" bfar=").hex(bfar, 8);
+        out.text(" cfsr=").hex(cfsr, 8);
+        out.text(" hfsr=").hex(hfsr, 8);
+        out.text(" bfar=").hex(bfar, 8);
     }
-    out.str("\r\n");
+    out.push_str("\r\n");
     exit(false)
 }
 
@@ -62,11 +65,11 @@ unsafe fn DefaultHandler(irqn: i16) {
     }
     cortex_m::interrupt::disable();
     let mut out = Console;
-    out.s("\r\nfault: unexpected exception ");
+    out.text("\r\nfault: unexpected exception ");
     if irqn < 0 {
-        out.str("-");
+        out.push_str("-");
     }
-    out.n(irqn.unsigned_abs() as u64).str("\r\n");
+    out.num(irqn.unsigned_abs() as u64).push_str("\r\n");
     exit(false)
 }
 
@@ -106,7 +109,7 @@ fn halt() -> ! {
 struct Console;
 
 impl Text for Console {
-    fn str(&mut self, s: &str) {
+    fn push_str(&mut self, s: &str) {
         let mut uart = current::Uart::init();
         let _ = embedded_io::Write::write_all(&mut uart, s.as_bytes());
     }

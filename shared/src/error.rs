@@ -188,6 +188,7 @@ impl Error {
     /// Writes the one-line message (the `Display` text) to `t`, without `core::fmt`.
     pub fn write_to(&self, t: &mut impl Text) {
         let (mut hex_buf, mut char_buf) = ([0; 8], [0; 4]);
+        let char_quoted: [&str; 3];
         let (template, strs, nums): (&str, &[&str], &[usize]) = match *self {
             Error::Truncated { needed, got } => (
                 "truncated model: needs %d bytes, has %d",
@@ -276,17 +277,20 @@ impl Error {
                 &[what],
                 &[needed, capacity],
             ),
-            // Controls as U+XXXX (as `{:?}` would escape them, without its Unicode tables).
-            Error::UnknownChar { ch } if ch.is_control() => (
-                "character U+%s is not in the vocabulary",
-                &[hex(ch as u32, 4, true, &mut hex_buf)],
-                &[],
-            ),
-            Error::UnknownChar { ch } => (
-                "character '%s' is not in the vocabulary",
-                &[ch.encode_utf8(&mut char_buf)],
-                &[],
-            ),
+            // 'c', or a control as U+XXXX (as `{:?}` would escape it, without its Unicode
+            // tables).
+            Error::UnknownChar { ch } => {
+                char_quoted = if ch.is_control() {
+                    ["U+", hex(ch as u32, 4, true, &mut hex_buf), ""]
+                } else {
+                    ["'", ch.encode_utf8(&mut char_buf), "'"]
+                };
+                (
+                    "character %s%s%s is not in the vocabulary",
+                    &char_quoted,
+                    &[],
+                )
+            }
             Error::PrefixTooLong { len, max } => (
                 "prefix has %d characters, maximum length is %d",
                 &[],
@@ -317,3 +321,51 @@ impl Error {
 }
 
 impl core::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Display` into a fixed buffer.
+    fn message(e: Error) -> heapless::String<120> {
+        let mut s = heapless::String::new();
+        core::fmt::Write::write_fmt(&mut s, format_args!("{e}")).unwrap();
+        s
+    }
+
+    #[test]
+    fn messages_fill_in_every_field() {
+        let cases = [
+            (
+                Error::UnknownChar { ch: 'é' },
+                "character 'é' is not in the vocabulary",
+            ),
+            (
+                Error::UnknownChar { ch: '\u{1b}' },
+                "character U+001B is not in the vocabulary",
+            ),
+            (
+                Error::ShapeMismatch {
+                    tensor: "w_out",
+                    expected: (4, 2),
+                    found: (3, 5),
+                },
+                "tensor w_out is 3x5, configuration needs 4x2",
+            ),
+            (
+                Error::CrcMismatch {
+                    stored: 0xdead_beef,
+                    computed: 0x0012_3456,
+                },
+                "model is damaged: CRC-32 is 0x00123456, file says 0xdeadbeef",
+            ),
+            (
+                Error::BadFlags { found: 1 },
+                "reserved header flags are 0x0001, expected 0",
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(message(e), want);
+        }
+    }
+}

@@ -146,6 +146,7 @@ fn scaling(t: u32) -> impl Fn(u32) -> u32 {
         } else {
             // Beyond 65 nats (rare): a division in 32-bit steps, no 64-bit division
             // routine on the device.
+            let t = core::num::NonZeroU32::new(t).unwrap_or(core::num::NonZeroU32::MIN);
             let q = crate::text::div_rem(u as u64 * 1000, t).0;
             q.min(EXP_NEG_Q22_ZERO as u64) as u32
         }

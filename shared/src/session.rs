@@ -9,6 +9,8 @@
 //! get `err …` and the session goes on. Input that arrives while a `gen` is replying
 //! stops it: the rest of that input line is discarded and the reply ends with `err`.
 
+use core::num::NonZeroU32;
+
 use embedded_io::{Read, ReadReady, Write};
 
 use crate::cell::NetQ;
@@ -129,11 +131,13 @@ impl<'m, 'w> Session<'m, 'w> {
     /// The greeting: firmware, board, and the model or why there is none.
     pub fn banner<IO: Write>(&mut self, io: &mut IO) {
         let mut l = Line::new();
-        l.s(self.info.firmware).s(" on ").s(self.info.board);
+        l.text(self.info.firmware)
+            .text(" on ")
+            .text(self.info.board);
         l.send(io);
         match &self.model {
             Ok(m) => self.model_line(io, m),
-            Err(e) => l.s("no valid model: ").err(e).send(io),
+            Err(e) => l.text("no valid model: ").err(e).send(io),
         }
         self.prompt(io);
     }
@@ -186,25 +190,29 @@ impl<'m, 'w> Session<'m, 'w> {
         let mut l = Line::new();
         if self.overflow {
             let max = MAX_LINE as u64;
-            return l.s("err line too long (max ").n(max).s(" bytes)").send(io);
+            return l
+                .text("err line too long (max ")
+                .num(max)
+                .text(" bytes)")
+                .send(io);
         }
         let line = self.line.clone();
         let Ok(text) = core::str::from_utf8(&line) else {
-            return l.s("err line is not UTF-8").send(io);
+            return l.text("err line is not UTF-8").send(io);
         };
         match parse(text, &self.settings) {
             Ok(cmd) => self.execute(cmd, io, board),
             Err(e) => {
-                l.s("err ");
+                l.text("err ");
                 match e {
                     ParseError::BadValue { key, expected } => {
-                        l.s("bad ").s(key).s(": expected ").s(expected)
+                        l.text("bad ").text(key).text(": expected ").text(expected)
                     }
                     ParseError::UnknownSetting(k) => l
-                        .s("unknown setting ")
-                        .s(k)
-                        .s(" (seed, temp, topk, minp, prefix, maxlen)"),
-                    ParseError::Usage(u) => l.s("usage: ").s(u),
+                        .text("unknown setting ")
+                        .text(k)
+                        .text(" (seed, temp, topk, minp, prefix, maxlen)"),
+                    ParseError::Usage(u) => l.text("usage: ").text(u),
                 }
                 .send(io);
             }
@@ -230,12 +238,12 @@ impl<'m, 'w> Session<'m, 'w> {
             Command::Info => self.info(io),
             Command::Settings => {
                 let s = &self.settings;
-                l.s("seed=").n(s.seed);
-                l.s(" temp=").milli(s.sampler.temperature_milli);
-                l.s(" topk=").n(s.sampler.top_k as u64);
-                l.s(" minp=").milli(s.sampler.min_p_milli);
-                l.s(" prefix=").s(&s.prefix);
-                l.s(" maxlen=").n(s.sampler.max_len as u64).send(io);
+                l.text("seed=").num(s.seed);
+                l.text(" temp=").milli(s.sampler.temperature_milli);
+                l.text(" topk=").num(s.sampler.top_k as u64);
+                l.text(" minp=").milli(s.sampler.min_p_milli);
+                l.text(" prefix=").text(&s.prefix);
+                l.text(" maxlen=").num(s.sampler.max_len as u64).send(io);
             }
             Command::Set(s) => self.settings = s,
             Command::Echo(on) => self.echo = on,
@@ -247,18 +255,18 @@ impl<'m, 'w> Session<'m, 'w> {
                     _ => Ok(()),
                 };
                 if let Err(fail) = done {
-                    l.s("err ");
+                    l.text("err ");
                     match fail {
-                        GenFail::NoModel(e) => l.s("no valid model: ").err(&e),
+                        GenFail::NoModel(e) => l.text("no valid model: ").err(&e),
                         GenFail::Failed(e) => l.err(&e),
-                        GenFail::Interrupted => l.s("input arrived during the reply; stopped"),
+                        GenFail::Interrupted => l.text("input arrived during the reply; stopped"),
                     };
                     return l.send(io);
                 }
             }
             Command::Unknown(c) => {
-                let l = l.s("err unknown command \"").s(c);
-                return l.s("\" (try help)").send(io);
+                let l = l.text("err unknown command \"").text(c);
+                return l.text("\" (try help)").send(io);
             }
         }
         let _ = io.write_all(b"ok\r\n");
@@ -267,19 +275,23 @@ impl<'m, 'w> Session<'m, 'w> {
     fn info<IO: Write>(&self, io: &mut IO) {
         let mut l = Line::new();
         let i = &self.info;
-        l.s("firmware ").s(i.firmware).send(io);
-        l.s("board ").s(i.board).send(io);
-        l.s("format ")
-            .n(crate::format::FORMAT_VERSION as u64)
+        l.text("firmware ").text(i.firmware).send(io);
+        l.text("board ").text(i.board).send(io);
+        l.text("format ")
+            .num(crate::format::FORMAT_VERSION as u64)
             .send(io);
-        l.s("partition ").hex(i.partition_addr, 8);
-        l.s(" ").n(i.partition_len as u64).s(" bytes").send(io);
+        l.text("partition ").hex(i.partition_addr, 8);
+        l.text(" ")
+            .num(i.partition_len as u64)
+            .text(" bytes")
+            .send(io);
         let b = &self.buffers;
         let capacity = [4 * b.arena.len(), b.logits.len()];
-        l.fill("capacity ram # outputs #", &[], &capacity).send(io);
+        l.printf("capacity ram %d outputs %d", &[], &capacity)
+            .send(io);
         match &self.model {
             Ok(m) => self.model_line(io, m),
-            Err(e) => l.s("model none: ").err(e).send(io),
+            Err(e) => l.text("model none: ").err(e).send(io),
         }
     }
 
@@ -299,26 +311,26 @@ impl<'m, 'w> Session<'m, 'w> {
             m.ram_bytes(),
             m.macs_per_char(),
         ];
-        let template = "model @ hidden # layers # @ vocab # params # bytes # ram # macs #";
-        l.fill(template, &names, &numbers).send(io);
+        let template = "model %s hidden %d layers %d %s vocab %d params %d bytes %d ram %d macs %d";
+        l.printf(template, &names, &numbers).send(io);
     }
 
     fn report_stats<IO: Write, B: Board>(&self, io: &mut IO, board: &B) {
         let s = &self.stats;
         let mut l = Line::new();
         let counts = [s.names as usize, s.chars as usize, s.steps as usize];
-        l.fill("names # chars # steps # ticks ", &[], &counts);
-        l.n(s.ticks).send(io);
+        l.printf("names %d chars %d steps %d ticks ", &[], &counts);
+        l.num(s.ticks).send(io);
         let ipt = board.instructions_per_tick() as u64;
-        if ipt > 0 && s.steps > 0 {
+        if let (true, Some(steps)) = (ipt > 0, NonZeroU32::new(s.steps)) {
             let instructions = s.ticks * ipt;
-            l.s("instructions ").n(instructions);
-            l.s(" per_step ")
-                .n(div_rem(instructions, s.steps).0)
+            l.text("instructions ").num(instructions);
+            l.text(" per_step ")
+                .num(div_rem(instructions, steps).0)
                 .send(io);
         }
         let stack = [board.stack_peak(), board.stack_size(), board.static_ram()];
-        l.fill("stack_peak # stack_size # static_ram #", &[], &stack)
+        l.printf("stack_peak %d stack_size %d static_ram %d", &[], &stack)
             .send(io);
     }
 
@@ -392,8 +404,8 @@ impl Session<'_, '_> {
             let mut digits = [0; 6];
             let mut l = Line::new();
             let label = model.label(v.label).unwrap_or("?");
-            l.s(name).s(" ").s(label).s(" ");
-            l.s(v.prob_str(&mut digits)).send(io);
+            l.text(name).text(" ").text(label).text(" ");
+            l.text(v.prob_str(&mut digits)).send(io);
             // Characters = bytes that do not continue a UTF-8 sequence.
             let chars = name.bytes().filter(|&b| b & 0xc0 != 0x80).count() as u32;
             stats.names += 1;
@@ -514,7 +526,7 @@ impl Line {
     /// Appends thousandths as a decimal: 800 → `0.8`, 2000 → `2`, 50 → `0.05`.
     fn milli(&mut self, milli: u32) -> &mut Self {
         let (int, mut frac) = (milli / 1000, milli % 1000);
-        self.n(int as u64);
+        self.num(int as u64);
         if frac != 0 {
             // The decimals without trailing zeros: `frac` with `width` digits, written as
             // 10^width + frac without its leading 1.
@@ -524,14 +536,14 @@ impl Line {
             }
             let mut buf = [0; 20];
             let digits = crate::text::dec((width + frac) as u64, &mut buf);
-            self.s(".").s(digits.get(1..).unwrap_or_default());
+            self.text(".").text(digits.get(1..).unwrap_or_default());
         }
         self
     }
 }
 
 impl Text for Line {
-    fn str(&mut self, s: &str) {
+    fn push_str(&mut self, s: &str) {
         for c in s.chars() {
             if self.0.push(c).is_err() {
                 break; // long lines are cut, never an error

@@ -6,27 +6,47 @@
 //! and hexadecimal numbers on top, in 32-bit arithmetic. The text is the one `core::fmt`
 //! would give for `{}`, `{:#010x}` and the like.
 
-/// A sink for text; numbers are written through [`Text::str`].
+use core::num::NonZeroU32;
+
+/// A sink for text, with chaining methods for strings, numbers and whole messages.
+///
+/// An implementor supplies [`Text::push_str`]; the rest is provided:
+///
+/// ```
+/// use micrornn::text::Text;
+///
+/// struct Out(heapless::String<64>);
+/// impl Text for Out {
+///     fn push_str(&mut self, s: &str) {
+///         let _ = self.0.push_str(s);
+///     }
+/// }
+///
+/// let mut out = Out(heapless::String::new());
+/// out.text("hidden ").num(64).char(' ').hex(255, 4);
+/// out.printf(", %s has %d layers", &["lstm"], &[2]);
+/// assert_eq!(out.0, "hidden 64 0x00ff, lstm has 2 layers");
+/// ```
 pub trait Text {
     /// Appends `s`.
-    fn str(&mut self, s: &str);
+    fn push_str(&mut self, s: &str);
 
     /// Appends `s`, for chaining.
-    fn s(&mut self, s: &str) -> &mut Self
+    fn text(&mut self, s: &str) -> &mut Self
     where
         Self: Sized,
     {
-        self.str(s);
+        self.push_str(s);
         self
     }
 
     /// Appends `n` in decimal (as `{}`), for chaining.
-    fn n(&mut self, n: u64) -> &mut Self
+    fn num(&mut self, n: u64) -> &mut Self
     where
         Self: Sized,
     {
         let mut buf = [0; 20];
-        self.str(dec(n, &mut buf));
+        self.push_str(dec(n, &mut buf));
         self
     }
 
@@ -37,46 +57,52 @@ pub trait Text {
         Self: Sized,
     {
         let mut buf = [0; 8];
-        self.str("0x");
-        self.str(hex(n, digits, false, &mut buf));
+        self.push_str("0x");
+        self.push_str(hex(n, digits, false, &mut buf));
         self
     }
 
-    /// Appends `template` with each `@` replaced by the next of `strs` and each `#` by the
-    /// next of `nums` in decimal (a missing one is empty, or 0), for chaining: one call
-    /// for a whole message takes less code than a chain of pieces.
-    fn fill(&mut self, template: &str, strs: &[&str], nums: &[usize]) -> &mut Self
+    /// Appends `c`, for chaining.
+    fn char(&mut self, c: char) -> &mut Self
+    where
+        Self: Sized,
+    {
+        self.push_str(c.encode_utf8(&mut [0; 4]));
+        self
+    }
+
+    /// Appends `template` with each `%s` replaced by the next of `strs` and each `%d` by
+    /// the next of `nums` in decimal (a missing one is empty, or 0), for chaining: one
+    /// call for a whole message takes less code than a chain of pieces. Only these two
+    /// markers exist: any `%` not followed by `s` takes a number, so a template cannot
+    /// hold a `%` of its own.
+    fn printf(&mut self, template: &str, strs: &[&str], nums: &[usize]) -> &mut Self
     where
         Self: Sized,
     {
         let (mut strs, mut nums) = (strs.iter(), nums.iter());
         let mut rest = template;
-        while let Some(at) = rest.bytes().position(|b| b == b'@' || b == b'#') {
-            self.str(rest.get(..at).unwrap_or_default());
-            match rest.as_bytes().get(at) {
-                Some(b'#') => self.n(nums.next().copied().unwrap_or(0) as u64),
-                _ => self.s(strs.next().copied().unwrap_or_default()),
-            };
-            rest = rest.get(at + 1..).unwrap_or_default();
+        while let Some(at) = rest.bytes().position(|b| b == b'%') {
+            self.push_str(rest.get(..at).unwrap_or_default());
+            if rest.as_bytes().get(at + 1) == Some(&b's') {
+                self.push_str(strs.next().copied().unwrap_or_default());
+            } else {
+                self.num(nums.next().copied().unwrap_or(0) as u64);
+            }
+            rest = rest.get(at + 2..).unwrap_or_default();
         }
-        self.s(rest)
-    }
-
-    /// Appends `c`, for chaining.
-    fn c(&mut self, c: char) -> &mut Self
-    where
-        Self: Sized,
-    {
-        self.str(c.encode_utf8(&mut [0; 4]));
-        self
+        self.text(rest)
     }
 }
+
+/// The base of decimal numbers.
+const TEN: NonZeroU32 = NonZeroU32::new(10).unwrap();
 
 /// `n` in decimal, written at the end of `buf`.
 pub fn dec(mut n: u64, buf: &mut [u8; 20]) -> &str {
     let mut at = buf.len();
     for slot in buf.iter_mut().rev() {
-        let (q, r) = div_rem(n, 10);
+        let (q, r) = div_rem(n, TEN);
         *slot = b'0' + r as u8;
         at -= 1;
         n = q;
@@ -109,18 +135,20 @@ fn ascii(digits: Option<&[u8]>) -> &str {
     core::str::from_utf8(digits.unwrap_or_default()).unwrap_or_default()
 }
 
-/// `(n / d, n % d)` for `d > 0` in 32-bit operations: one division when `n` fits 32
-/// bits, else bit by bit (no 64-bit division routine in the firmware).
-pub fn div_rem(n: u64, d: u32) -> (u64, u32) {
+/// `(n / d, n % d)` in 32-bit operations: one division when `n` fits 32 bits, else bit
+/// by bit (no 64-bit division routine in the firmware). `d` is not zero by its type, so
+/// this cannot panic.
+pub fn div_rem(n: u64, d: NonZeroU32) -> (u64, u32) {
     if let Ok(n) = u32::try_from(n) {
         return ((n / d) as u64, n % d);
     }
+    let d = d.get() as u64;
     let (mut q, mut r) = (0u64, 0u64);
     for i in (0..64).rev() {
         r = r << 1 | (n >> i & 1);
         q <<= 1;
-        if r >= d as u64 {
-            r -= d as u64;
+        if r >= d {
+            r -= d;
             q |= 1;
         }
     }
@@ -131,7 +159,7 @@ pub fn div_rem(n: u64, d: u32) -> (u64, u32) {
 pub struct Fmt<'a, 'b>(pub &'a mut core::fmt::Formatter<'b>, pub core::fmt::Result);
 
 impl Text for Fmt<'_, '_> {
-    fn str(&mut self, s: &str) {
+    fn push_str(&mut self, s: &str) {
         if self.1.is_ok() {
             self.1 = self.0.write_str(s);
         }
@@ -145,7 +173,7 @@ mod tests {
     struct S(heapless::String<200>);
 
     impl Text for S {
-        fn str(&mut self, s: &str) {
+        fn push_str(&mut self, s: &str) {
             self.0.push_str(s).unwrap();
         }
     }
@@ -157,21 +185,25 @@ mod tests {
             let x = (rng.next_u32() as u64) << 32 | rng.next_u32() as u64;
             let n = x >> (i % 64);
             let mut s = S(heapless::String::new());
-            s.n(n)
-                .s(" ")
+            s.num(n)
+                .text(" ")
                 .hex(n as u32, 8)
-                .s(" ")
+                .char(' ')
                 .hex(n as u16 as u32, 4);
             let mut want = heapless::String::<200>::new();
             use core::fmt::Write as _;
             write!(want, "{n} {:#010x} {:#06x}", n as u32, n as u16).unwrap();
             assert_eq!(s.0, want);
             let d = (n as u32 >> (i % 32)).max(1);
-            assert_eq!(div_rem(n, d), (n / d as u64, (n % d as u64) as u32));
+            let want = (n / d as u64, (n % d as u64) as u32);
+            assert_eq!(div_rem(n, NonZeroU32::new(d).unwrap()), want);
         }
         let mut s = S(heapless::String::new());
-        s.fill("@ is # or @, ## @", &["a", "bé"], &[12, 0]);
+        s.printf("%s is %d or %s, %d%d %s", &["a", "bé"], &[12, 0]);
         assert_eq!(s.0, "a is 12 or bé, 00 ");
+        let mut s = S(heapless::String::new());
+        s.printf("%s%s%s|%d%d|%", &["x"], &[7]);
+        assert_eq!(s.0, "x|70|0");
         let mut buf = [0; 8];
         assert_eq!(hex(0x7f, 4, true, &mut buf), "007F");
         assert_eq!(hex(0x1_0abc, 4, false, &mut buf), "10abc");
