@@ -153,14 +153,14 @@ fn every_cell_layer_count_embedding_and_task_round_trips() {
 fn export_refuses_what_does_not_fit_the_task() {
     let w = Owned::random(CellKind::Gru, 2, 8, 0, 3);
     let e = export(&w.weights(), Task::Classify, CHARS, &labels(2)).unwrap_err();
-    assert!(e.to_string().contains("3 outputs"), "{e}");
+    assert!(format!("{e:#}").contains("3 outputs"), "{e:#}");
     let e = export(&w.weights(), Task::Generate, CHARS, &[]).unwrap_err();
-    assert!(e.to_string().contains("outputs"), "{e}");
+    assert!(format!("{e:#}").contains("outputs"), "{e:#}");
     let e = export(&w.weights(), Task::Classify, "abc", &labels(3)).unwrap_err();
-    assert!(e.to_string().contains("tokens"), "{e}");
+    assert!(format!("{e:#}").contains("tokens"), "{e:#}");
     let bad = vec!["a".to_string(), "a".to_string(), "b".to_string()];
     let e = export(&w.weights(), Task::Classify, CHARS, &bad).unwrap_err();
-    assert!(e.to_string().contains("bad labels"), "{e}");
+    assert!(format!("{e:#}").contains("bad labels"), "{e:#}");
 }
 
 /// An LSTM of one unit that stores `+1` for `a` and `-1` for `b` in its cell state, keeps

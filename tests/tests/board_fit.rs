@@ -22,7 +22,7 @@ fn too_big_for_the_partition_or_the_ram_is_refused_with_the_reason() {
     let mps2 = BoardKind::Mps2An386.spec();
     // 4 GRU layers of 160: about 620 KB of weights, more than the 192 KiB partition.
     let big = model(CellKind::Gru, 4, 160);
-    let e = microbit.check_fits(&big).unwrap_err().to_string();
+    let e = format!("{:#}", microbit.check_fits(&big).unwrap_err());
     assert!(
         e.contains("does not fit microbit")
             && e.contains(&format!("the file is {} bytes", big.len()))
@@ -32,7 +32,7 @@ fn too_big_for_the_partition_or_the_ram_is_refused_with_the_reason() {
     mps2.check_fits(&big).unwrap();
     // One LSTM layer of 128 fits the partition but not the Cortex-M0's state RAM.
     let lstm = model(CellKind::Lstm, 1, 128);
-    let e = microbit.check_fits(&lstm).unwrap_err().to_string();
+    let e = format!("{:#}", microbit.check_fits(&lstm).unwrap_err());
     assert!(
         e.contains("does not fit microbit: RAM for the state"),
         "{e}"

@@ -252,11 +252,10 @@ fn damaged_and_oversized_partitions_get_err_at_boot_and_on_gen() {
     };
     let (big, _) = train_tiny(dir.path(), "big", &data, config);
     let bytes = std::fs::read(&big.out).unwrap();
-    let e = BoardKind::Microbit
-        .spec()
-        .check_fits(&bytes)
-        .unwrap_err()
-        .to_string();
+    let e = format!(
+        "{:#}",
+        BoardKind::Microbit.spec().check_fits(&bytes).unwrap_err()
+    );
     assert!(
         e.contains("does not fit microbit: RAM for the state too small"),
         "{e}"

@@ -13,7 +13,7 @@ use crate::cli::args::EvalArgs;
 
 pub fn run(a: EvalArgs) -> Result<()> {
     let model = HostModel::open(&a.model)?;
-    let vocab = Vocab::new(model.vocab_chars()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let vocab = Vocab::new(model.vocab_chars())?;
     if model.task() == Task::Classify {
         return eval_classifier(&a, &model, &vocab);
     }

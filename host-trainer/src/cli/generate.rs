@@ -28,8 +28,7 @@ pub fn run(a: GenerateArgs) -> Result<()> {
                 &mut rng,
                 &mut logits,
                 |c| name.push(c),
-            )
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            )?;
             writeln!(out, "{name}")?;
         }
         Ok(())

@@ -19,7 +19,7 @@ pub fn run(a: InspectArgs) -> Result<()> {
             &quantized
         }
     };
-    let m = Model::load(bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let m = Model::load(bytes)?;
     let c = m.config;
     let labels: Vec<&str> = m.labels().collect();
     let info = json!({

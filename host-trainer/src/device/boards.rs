@@ -3,7 +3,7 @@
 //! These numbers mirror `firmware/memory/*.x` (the partition) and the buffer sizes in
 //! the firmware's board files (the capacity).
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use micrornn::Model;
 
@@ -76,7 +76,7 @@ impl BoardKind {
 impl BoardSpec {
     /// Refuses a model file that does not fit this board, naming what does not fit.
     pub fn check_fits(&self, model_file: &[u8]) -> Result<()> {
-        let m = Model::load(model_file).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let m = Model::load(model_file)?;
         if model_file.len() > self.partition_len as usize {
             bail!(
                 "model does not fit {}: the file is {} bytes, the model partition holds {}",
@@ -86,7 +86,7 @@ impl BoardSpec {
             );
         }
         micrornn::session::check_fits(&m, self.arena_words, self.logits_len)
-            .map_err(|e| anyhow::anyhow!("model does not fit {}: {e}", self.name))?;
+            .with_context(|| format!("model does not fit {}", self.name))?;
         Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! Scoring a classifier on labelled names: accuracy per distinct name, accuracy
 //! weighted by births, and cross-entropy.
 
-use anyhow::{anyhow, Result};
+use anyhow::{Context, Result};
 use micrornn::classify::{classify, Verdict};
 use rayon::prelude::*;
 
@@ -29,7 +29,7 @@ pub fn classify_names(model: &HostModel, names: &[String]) -> Result<Vec<Answer>
                     .map(|name| {
                         let mut out = vec![0; n];
                         let v = classify(net, vocab, name, &mut out)
-                            .map_err(|e| anyhow!("{name:?}: {e}"))?;
+                            .with_context(|| format!("{name:?}"))?;
                         Ok((v, out))
                     })
                     .collect()

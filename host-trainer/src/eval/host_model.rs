@@ -68,7 +68,7 @@ impl HostModel {
                 ckpt: Box::new(ckpt),
             });
         }
-        Model::load(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Model::load(&bytes).with_context(|| path.display().to_string())?;
         Ok(HostModel::Quantized {
             path: path.to_owned(),
             bytes,
@@ -197,9 +197,9 @@ pub fn generate_names(
     prefix: &str,
     n: usize,
 ) -> Result<Vec<String>> {
-    let model = Model::load(bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let model = Model::load(bytes)?;
     let mut arena = vec![0; NetQ::needs(&model)];
-    let mut net = NetQ::new(&model, &mut arena).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut net = NetQ::new(&model, &mut arena)?;
     let mut logits = vec![0; model.outputs()];
     let mut rng = micrornn::rng::Rng::new(seed);
     (0..n)
@@ -213,8 +213,7 @@ pub fn generate_names(
                 &mut rng,
                 &mut logits,
                 |c| s.push(c),
-            )
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            )?;
             Ok(s)
         })
         .collect()

@@ -1,6 +1,6 @@
 //! Float weights → the int8 model file: per-row symmetric quantization and encoding.
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use micrornn::cell::FloatWeights;
 use micrornn::fixed::scale_is_valid;
 use micrornn::format::{self, Body, Config, Span, Task, TensorEntry};
@@ -125,7 +125,7 @@ pub fn export(
         vocab_size: u16::try_from(v)?,
     };
     let bytes = encode_model(config, vocab_chars, &labels.join("\n"), &tensors)?;
-    Model::load(&bytes).map_err(|e| anyhow!("the exported model does not load: {e}"))?;
+    Model::load(&bytes).context("the exported model does not load")?;
     Ok(bytes)
 }
 
@@ -192,8 +192,7 @@ pub fn encode_model(
         data: &data,
     };
     let mut out = vec![0u8; data.len() + table.len() + vocab.len() + labels.len() + 64];
-    let n =
-        format::encode(&body, &mut out).map_err(|e| anyhow::anyhow!("cannot encode model: {e}"))?;
+    let n = format::encode(&body, &mut out).context("cannot encode model")?;
     out.truncate(n);
     Ok(out)
 }

@@ -99,7 +99,7 @@ impl Checkpoint {
         }
         let ck: Checkpoint =
             postcard::from_bytes(&body[12..]).context("checkpoint body does not decode")?;
-        micrornn::vocab::Vocab::new(&ck.vocab).map_err(|e| anyhow::anyhow!("checkpoint: {e}"))?;
+        micrornn::vocab::Vocab::new(&ck.vocab).context("checkpoint")?;
         let d = ck.dims;
         d.check().map_err(|e| anyhow::anyhow!("checkpoint: {e}"))?;
         let c = &ck.config;

@@ -92,7 +92,7 @@ pub fn train(
     config.validate()?;
     // ---- data ----
     let data = load_run_data(&paths.data, &config, resume.as_ref())?;
-    let vocab = Vocab::new(&data.vocab).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let vocab = Vocab::new(&data.vocab)?;
     let dims = Dims {
         cell: config.cell,
         task: config.task,

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use micrornn::format::Task;
 use micrornn::vocab::Vocab;
 
@@ -38,10 +38,7 @@ pub fn load_run_data(
     config: &TrainConfig,
     resume: Option<&Checkpoint>,
 ) -> Result<RunData> {
-    let fixed_vocab = resume
-        .map(|c| Vocab::new(&c.vocab))
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let fixed_vocab = resume.map(|c| Vocab::new(&c.vocab)).transpose()?;
     let vocab_of = |names: &[String]| match resume {
         Some(c) => c.vocab.clone(),
         None => crate::data::names::vocab_chars(names),
@@ -104,5 +101,5 @@ pub fn load_run_data(
 }
 
 fn checked_vocab<'v>(chars: &'v str, path: &Path) -> Result<Vocab<'v>> {
-    Vocab::new(chars).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    Vocab::new(chars).with_context(|| path.display().to_string())
 }
