@@ -4,15 +4,24 @@
 
 use std::{env, fs, path::PathBuf};
 
+/// Every board: (build target, board name). The name is also its `memory/<name>.x`.
+const BOARDS: [(&str, &str); 3] = [
+    ("thumbv7em-none-eabihf", "mps2-an386"),
+    ("thumbv8m.main-none-eabihf", "mps2-an505"),
+    ("thumbv6m-none-eabi", "microbit"),
+];
+
 fn main() {
     let target = env::var("TARGET").unwrap_or_default();
-    let board = match target.as_str() {
-        "thumbv7em-none-eabihf" => "mps2-an386",
-        "thumbv6m-none-eabi" => "microbit",
-        other => panic!(
-            "micrornn-firmware has no board for target `{other}`: build with \
-             --target thumbv7em-none-eabihf (mps2-an386) or --target thumbv6m-none-eabi (microbit)"
-        ),
+    let Some(&(_, board)) = BOARDS.iter().find(|(t, _)| *t == target) else {
+        let known: Vec<String> = BOARDS
+            .iter()
+            .map(|(t, b)| format!("--target {t} ({b})"))
+            .collect();
+        panic!(
+            "micrornn-firmware has no board for target `{target}`: build with {}",
+            known.join(", ")
+        );
     };
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let layout = format!("memory/{board}.x");
@@ -22,7 +31,11 @@ fn main() {
     println!("cargo:rustc-link-arg-bins=--nmagic");
     println!("cargo:rustc-link-arg-bins=-Tlink.x");
     println!("cargo:rustc-cfg=board=\"{board}\"");
-    println!("cargo::rustc-check-cfg=cfg(board, values(\"mps2-an386\", \"microbit\"))");
+    let names: Vec<String> = BOARDS.iter().map(|(_, b)| format!("\"{b}\"")).collect();
+    println!(
+        "cargo::rustc-check-cfg=cfg(board, values({}))",
+        names.join(", ")
+    );
     println!("cargo:rerun-if-changed=memory");
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -9,6 +9,24 @@ use cortex_m_rt::{exception, ExceptionFrame};
 use micrornn::text::Text;
 
 use crate::board::current;
+#[cfg(any(board = "mps2-an386", board = "mps2-an505"))]
+use crate::reg;
+
+#[cfg(any(board = "mps2-an386", board = "mps2-an505"))]
+reg!(
+    CFSR = 0xE000_ED28,
+    "Safety: ARMv7-M/ARMv8-M SCB CFSR (fault status)"
+);
+#[cfg(any(board = "mps2-an386", board = "mps2-an505"))]
+reg!(
+    HFSR = 0xE000_ED2C,
+    "Safety: ARMv7-M/ARMv8-M SCB HFSR (hard fault status)"
+);
+#[cfg(any(board = "mps2-an386", board = "mps2-an505"))]
+reg!(
+    BFAR = 0xE000_ED38,
+    "Safety: ARMv7-M/ARMv8-M SCB BFAR (bus fault address)"
+);
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
@@ -38,21 +56,13 @@ unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
     out.text("\r\nhardfault: pc=").hex(frame.pc(), 8);
     out.text(" lr=").hex(frame.lr(), 8);
     out.text(" xpsr=").hex(frame.xpsr(), 8);
-    #[cfg(board = "mps2-an386")]
+    #[cfg(any(board = "mps2-an386", board = "mps2-an505"))]
     {
-        // ARMv7-M fault status: configurable (CFSR), hard (HFSR), bus fault address (BFAR).
-        // Safety: read-only System Control Block registers of every ARMv7-M core.
-        let (cfsr, hfsr, bfar) = unsafe {
-            use crate::mmio::Reg;
-            (
-                Reg::at(0xE000_ED28).read(),
-                Reg::at(0xE000_ED2C).read(),
-                Reg::at(0xE000_ED38).read(),
-            )
-        };
-        out.text(" cfsr=").hex(cfsr, 8);
-        out.text(" hfsr=").hex(hfsr, 8);
-        out.text(" bfar=").hex(bfar, 8);
+        // ARMv7-M/ARMv8-M Mainline fault status: configurable (CFSR), hard (HFSR), bus
+        // fault address (BFAR).
+        out.text(" cfsr=").hex(CFSR.read(), 8);
+        out.text(" hfsr=").hex(HFSR.read(), 8);
+        out.text(" bfar=").hex(BFAR.read(), 8);
     }
     out.push_str("\r\n");
     exit(false)
@@ -70,6 +80,14 @@ unsafe fn DefaultHandler(irqn: i16) {
         out.push_str("-");
     }
     out.num(irqn.unsigned_abs() as u64).push_str("\r\n");
+    exit(false)
+}
+
+/// Ends the run on a broken invariant of the firmware itself (never on input): prints
+/// `fault: <what>`, then exits with failure like a panic.
+pub fn fail(what: &str) -> ! {
+    cortex_m::interrupt::disable();
+    Console.text("\r\nfault: ").text(what).push_str("\r\n");
     exit(false)
 }
 

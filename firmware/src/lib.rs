@@ -4,19 +4,22 @@
 //!
 //! - [`board`]: one small module per board (UART, tick counter, `run`); the build target
 //!   picks the board (`build.rs`), and [`board::current`] is it;
-//! - [`partition`]: the model partition, a linker region apart from the program;
+//! - [`partition`]: the model partition, a linker region apart from the program, and
+//!   [`flash`]: its NOR flash driver (the nRF NVMC, or RAM with NOR rules);
 //! - [`stack`]: stack use from the paint cortex-m-rt lays down before `main`;
 //! - [`icount`]: instructions per tick under QEMU's `-icount shift=0`;
 //! - [`fault`]: panic, HardFault and unexpected-interrupt handlers (one UART line, then a
 //!   semihosting exit with failure);
-//! - [`mmio`]: a device register.
+//! - [`mmio`]: device registers ([`reg!`] declares one with its safety argument).
 //!
 //! No allocator and no `alloc`: every buffer is a `static` sized by the board.
 #![no_std]
 #![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod board;
 pub mod fault;
+pub mod flash;
 pub mod icount;
 pub mod mmio;
 pub mod partition;

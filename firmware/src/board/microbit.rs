@@ -7,7 +7,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use micrornn::session::Buffers;
 
-use crate::mmio::Reg;
+use crate::flash::nvmc::Nrf51;
+use crate::reg;
 
 /// Board name, as `info` shows it.
 pub const NAME: &str = "microbit";
@@ -19,8 +20,18 @@ pub const ARENA_LEN: usize = 256;
 /// Outputs capacity (`i32`): vocabulary size or labels.
 pub const LOGITS_LEN: usize = 96;
 
-/// A tick is 125 ns (TIMER0 at 16 MHz / 2); under `-icount shift=0` an instruction is 1 ns.
-pub const INSTRUCTIONS_PER_TICK: u32 = 125;
+/// Ticks per second: TIMER0 at 16 MHz / 2.
+pub const TICKS_PER_SECOND: u32 = 8_000_000;
+/// A tick is 125 ns; under `-icount shift=0` an instruction is 1 ns.
+pub const INSTRUCTIONS_PER_TICK: u32 = 1_000_000_000 / TICKS_PER_SECOND;
+
+/// The model partition is on-chip flash, erased and programmed by the NVMC (1 KiB pages).
+pub type PartitionMedium = Nrf51;
+
+/// The partition's medium.
+pub const fn partition_medium() -> PartitionMedium {
+    Nrf51::new()
+}
 
 /// Sets up the UART and the tick counter, then serves the session on the model partition.
 pub fn run(buffers: Buffers<'static>) -> ! {
@@ -32,19 +43,27 @@ pub fn run(buffers: Buffers<'static>) -> ! {
 // ---- UART0: tasks, events, and a receive FIFO of 6 bytes ----
 
 const UART0: usize = 0x4000_2000;
-// Safety (all of them): UART0's registers (nRF51 UART at 0x4000_2000).
-const TASKS_STARTRX: Reg = unsafe { Reg::at(UART0) };
-const TASKS_STARTTX: Reg = unsafe { Reg::at(UART0 + 0x008) };
-const EVENTS_RXDRDY: Reg = unsafe { Reg::at(UART0 + 0x108) };
-const EVENTS_TXDRDY: Reg = unsafe { Reg::at(UART0 + 0x11C) };
-const INTENSET: Reg = unsafe { Reg::at(UART0 + 0x304) };
-const INTENCLR: Reg = unsafe { Reg::at(UART0 + 0x308) };
-const ENABLE: Reg = unsafe { Reg::at(UART0 + 0x500) };
-const PSELTXD: Reg = unsafe { Reg::at(UART0 + 0x50C) };
-const PSELRXD: Reg = unsafe { Reg::at(UART0 + 0x514) };
-const RXD: Reg = unsafe { Reg::at(UART0 + 0x518) };
-const TXD: Reg = unsafe { Reg::at(UART0 + 0x51C) };
-const BAUDRATE: Reg = unsafe { Reg::at(UART0 + 0x524) };
+reg!(TASKS_STARTRX = UART0, "Safety: nRF51 UART0 TASKS_STARTRX");
+reg!(
+    TASKS_STARTTX = UART0 + 0x008,
+    "Safety: nRF51 UART0 TASKS_STARTTX"
+);
+reg!(
+    EVENTS_RXDRDY = UART0 + 0x108,
+    "Safety: nRF51 UART0 EVENTS_RXDRDY"
+);
+reg!(
+    EVENTS_TXDRDY = UART0 + 0x11C,
+    "Safety: nRF51 UART0 EVENTS_TXDRDY"
+);
+reg!(INTENSET = UART0 + 0x304, "Safety: nRF51 UART0 INTENSET");
+reg!(INTENCLR = UART0 + 0x308, "Safety: nRF51 UART0 INTENCLR");
+reg!(ENABLE = UART0 + 0x500, "Safety: nRF51 UART0 ENABLE");
+reg!(PSELTXD = UART0 + 0x50C, "Safety: nRF51 UART0 PSELTXD");
+reg!(PSELRXD = UART0 + 0x514, "Safety: nRF51 UART0 PSELRXD");
+reg!(RXD = UART0 + 0x518, "Safety: nRF51 UART0 RXD");
+reg!(TXD = UART0 + 0x51C, "Safety: nRF51 UART0 TXD");
+reg!(BAUDRATE = UART0 + 0x524, "Safety: nRF51 UART0 BAUDRATE");
 
 const ENABLE_UART: u32 = 4;
 const BAUD_115200: u32 = 0x01D7_E000;
@@ -129,17 +148,34 @@ impl embedded_io::Write for Uart {
 // ---- ticks: TIMER0 (32 bits at 8 MHz) plus a count of its wraps ----
 
 const TIMER0: usize = 0x4000_8000;
-// Safety (all of them): TIMER0's registers (nRF51 TIMER at 0x4000_8000).
-const TIMER_START: Reg = unsafe { Reg::at(TIMER0) };
-const TIMER_CLEAR: Reg = unsafe { Reg::at(TIMER0 + 0x00C) };
-const TIMER_CAPTURE1: Reg = unsafe { Reg::at(TIMER0 + 0x044) };
-const TIMER_COMPARE0: Reg = unsafe { Reg::at(TIMER0 + 0x140) };
-const TIMER_INTENSET: Reg = unsafe { Reg::at(TIMER0 + 0x304) };
-const TIMER_MODE: Reg = unsafe { Reg::at(TIMER0 + 0x504) };
-const TIMER_BITMODE: Reg = unsafe { Reg::at(TIMER0 + 0x508) };
-const TIMER_PRESCALER: Reg = unsafe { Reg::at(TIMER0 + 0x510) };
-const TIMER_CC0: Reg = unsafe { Reg::at(TIMER0 + 0x540) };
-const TIMER_CC1: Reg = unsafe { Reg::at(TIMER0 + 0x544) };
+reg!(TIMER_START = TIMER0, "Safety: nRF51 TIMER0 TASKS_START");
+reg!(
+    TIMER_CLEAR = TIMER0 + 0x00C,
+    "Safety: nRF51 TIMER0 TASKS_CLEAR"
+);
+reg!(
+    TIMER_CAPTURE1 = TIMER0 + 0x044,
+    "Safety: nRF51 TIMER0 TASKS_CAPTURE[1]"
+);
+reg!(
+    TIMER_COMPARE0 = TIMER0 + 0x140,
+    "Safety: nRF51 TIMER0 EVENTS_COMPARE[0]"
+);
+reg!(
+    TIMER_INTENSET = TIMER0 + 0x304,
+    "Safety: nRF51 TIMER0 INTENSET"
+);
+reg!(TIMER_MODE = TIMER0 + 0x504, "Safety: nRF51 TIMER0 MODE");
+reg!(
+    TIMER_BITMODE = TIMER0 + 0x508,
+    "Safety: nRF51 TIMER0 BITMODE"
+);
+reg!(
+    TIMER_PRESCALER = TIMER0 + 0x510,
+    "Safety: nRF51 TIMER0 PRESCALER"
+);
+reg!(TIMER_CC0 = TIMER0 + 0x540, "Safety: nRF51 TIMER0 CC[0]");
+reg!(TIMER_CC1 = TIMER0 + 0x544, "Safety: nRF51 TIMER0 CC[1]");
 
 const MODE_TIMER: u32 = 0;
 /// Counter width: 32 bits (BITMODE 3), a wrap every 2^32 ticks (537 s). Set it to 16 to

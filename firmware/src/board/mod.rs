@@ -2,21 +2,28 @@
 //! [`current`] is it.
 //!
 //! A board module is small and does only board things. Each has the same items:
-//! `NAME`; the session's buffer sizes `ARENA_LEN`, `LOGITS_LEN`;
+//! `NAME`; the session's buffer sizes `ARENA_LEN`, `LOGITS_LEN`; `TICKS_PER_SECOND` and
 //! `INSTRUCTIONS_PER_TICK` (under QEMU `-icount shift=0`); a `Uart` with `init()` and the
 //! `embedded_io` traits; `start_ticks()` and `ticks()`; `on_interrupt(irqn)` for its
-//! interrupts; and `run(buffers)`, which sets up the UART and ticks, takes the model
-//! partition and serves the session forever.
+//! interrupts; `PartitionMedium` and `partition_medium()`, how its model partition is
+//! erased and written ([`crate::flash`]); and `run(buffers)`, which sets up the UART and
+//! ticks, takes the model partition and serves the session forever.
+//!
+//! | board | module | target |
+//! |---|---|---|
+//! | `mps2-an386` | [`mps2`] | `thumbv7em-none-eabihf` |
+//! | `mps2-an505` | [`mps2`] | `thumbv8m.main-none-eabihf` |
+//! | `microbit` | [`microbit`] | `thumbv6m-none-eabi` |
 
 #[cfg(board = "microbit")]
 pub mod microbit;
-#[cfg(board = "mps2-an386")]
-pub mod mps2_an386;
+#[cfg(any(board = "mps2-an386", board = "mps2-an505"))]
+pub mod mps2;
 
 #[cfg(board = "microbit")]
 pub use microbit as current;
-#[cfg(board = "mps2-an386")]
-pub use mps2_an386 as current;
+#[cfg(any(board = "mps2-an386", board = "mps2-an505"))]
+pub use mps2 as current;
 
 use micrornn::session::{BoardInfo, Buffers, Session};
 
@@ -61,14 +68,16 @@ pub fn serve<IO>(uart: &mut IO, device: &Device, buffers: Buffers<'static>) -> !
 where
     IO: embedded_io::Read + embedded_io::Write + embedded_io::ReadReady,
 {
-    let model = partition::bytes();
     let info = BoardInfo {
         board: current::NAME,
         firmware: crate::FIRMWARE,
-        partition_addr: model.as_ptr() as u32,
-        partition_len: model.len() as u32,
+        partition_addr: partition::start() as u32,
+        partition_len: partition::len() as u32,
     };
-    Session::new(model, buffers, info).run(uart, device)
+    let Some(flash) = partition::take() else {
+        crate::fault::fail("the model partition is taken twice")
+    };
+    Session::new(flash.mapped(), buffers, info).run(uart, device)
 }
 
 // ---- interrupts ----
@@ -78,7 +87,7 @@ where
 struct Irq(u16);
 
 // Safety: `number` returns the interrupt number it was made with, which the boards take
-// from their datasheets (all below the NVIC's 32 lines on both boards).
+// from their datasheets (each below its NVIC's number of lines).
 unsafe impl cortex_m::interrupt::InterruptNumber for Irq {
     fn number(self) -> u16 {
         self.0

@@ -1,5 +1,13 @@
-//! QEMU `mps2-an386`: Cortex-M4F, SYSCLK 25 MHz, CMSDK APB UART0 at 115200 baud,
-//! SysTick on the core clock as the tick counter.
+//! QEMU's MPS2 machines: `mps2-an386` (Cortex-M4F, SYSCLK 25 MHz) and `mps2-an505`
+//! (Cortex-M33 with the DSP extension, SYSCLK 20 MHz). Both have a CMSDK APB UART0 (at
+//! 115200 baud) and SysTick on the core clock as the tick counter, and stand RAM (ZBT
+//! SSRAM1) in for flash; they differ in a few addresses and numbers, set below per board.
+//!
+//! The AN505 boots in secure state with the SAU off, so every access is secure and its
+//! memory protection controllers (reset: every block secure) let them through: the
+//! firmware uses the non-secure addresses (code and model in SSRAM1 at 0x0, RAM in SSRAM2
+//! at 0x2800_0000, UART0 at 0x4020_0000), and the reset vector, read from the secure alias
+//! 0x1000_0000 of SSRAM1, finds the vector table there.
 
 use core::convert::Infallible;
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -8,10 +16,41 @@ use cortex_m::peripheral::{syst::SystClkSource, SCB, SYST};
 use cortex_m_rt::exception;
 use micrornn::session::Buffers;
 
-use crate::mmio::Reg;
+use crate::flash::ram::RamNor;
+use crate::reg;
+
+// ---- what differs between the two boards ----
 
 /// Board name, as `info` shows it.
+#[cfg(board = "mps2-an386")]
 pub const NAME: &str = "mps2-an386";
+/// Board name, as `info` shows it.
+#[cfg(board = "mps2-an505")]
+pub const NAME: &str = "mps2-an505";
+
+/// Core clock (SYSCLK), which clocks SysTick and the UART.
+#[cfg(board = "mps2-an386")]
+const SYSCLK_HZ: u32 = 25_000_000;
+/// Core clock (SYSCLK), which clocks SysTick and the UART.
+#[cfg(board = "mps2-an505")]
+const SYSCLK_HZ: u32 = 20_000_000;
+
+/// Base of UART0's registers.
+#[cfg(board = "mps2-an386")]
+const UART0: usize = 0x4000_4000;
+/// Base of UART0's registers (AN505: on the APB expansion, non-secure address).
+#[cfg(board = "mps2-an505")]
+const UART0: usize = 0x4020_0000;
+
+/// UART0's receive interrupt.
+#[cfg(board = "mps2-an386")]
+const UART0_RX_IRQ: u16 = 0;
+/// UART0's receive interrupt (AN505: expansion interrupt 0, after the SSE's own 32).
+#[cfg(board = "mps2-an505")]
+const UART0_RX_IRQ: u16 = 32;
+
+// ---- the same on both ----
+
 /// The network's arena (`i32` words, 26 KB): states and scratch
 /// ([`micrornn::cell::NetQ::needs`]). Holds the largest model the format allows (4 layers
 /// of LSTM, hidden 511: 6,647 words) with every layer computed in one chunk.
@@ -19,10 +58,19 @@ pub const ARENA_LEN: usize = 6656;
 /// Outputs capacity (`i32`): the largest vocabulary, or labels.
 pub const LOGITS_LEN: usize = 1024;
 
-/// Core clock (SYSCLK).
-const SYSCLK_HZ: u32 = 25_000_000;
-/// A tick is a core clock cycle (40 ns); under `-icount shift=0` an instruction is 1 ns.
-pub const INSTRUCTIONS_PER_TICK: u32 = 40;
+/// Ticks per second: a tick is a core clock cycle.
+pub const TICKS_PER_SECOND: u32 = SYSCLK_HZ;
+/// Under `-icount shift=0` an instruction is 1 ns: 40 per tick at 25 MHz, 50 at 20 MHz.
+pub const INSTRUCTIONS_PER_TICK: u32 = 1_000_000_000 / SYSCLK_HZ;
+
+/// The model partition is RAM under QEMU; it keeps NOR rules with 4 KiB pages (the erase
+/// sector of the flash chips that boards with a Cortex-M33 or M4F have).
+pub type PartitionMedium = RamNor<4096>;
+
+/// The partition's medium.
+pub const fn partition_medium() -> PartitionMedium {
+    RamNor::new()
+}
 
 /// Sets up the UART and the tick counter, then serves the session on the model partition.
 pub fn run(buffers: Buffers<'static>) -> ! {
@@ -33,13 +81,17 @@ pub fn run(buffers: Buffers<'static>) -> ! {
 
 // ---- UART0 (CMSDK APB UART): a one-byte buffer each way ----
 
-const UART0: usize = 0x4000_4000;
-// Safety (all five): UART0's registers (CMSDK APB UART at 0x4000_4000 on this board).
-const DATA: Reg = unsafe { Reg::at(UART0) };
-const STATE: Reg = unsafe { Reg::at(UART0 + 0x04) };
-const CTRL: Reg = unsafe { Reg::at(UART0 + 0x08) };
-const INTSTATUS: Reg = unsafe { Reg::at(UART0 + 0x0C) };
-const BAUDDIV: Reg = unsafe { Reg::at(UART0 + 0x10) };
+reg!(
+    DATA = UART0,
+    "Safety: CMSDK APB UART0 DATA (this board's UART0 base)"
+);
+reg!(STATE = UART0 + 0x04, "Safety: CMSDK APB UART0 STATE");
+reg!(CTRL = UART0 + 0x08, "Safety: CMSDK APB UART0 CTRL");
+reg!(
+    INTSTATUS = UART0 + 0x0C,
+    "Safety: CMSDK APB UART0 INTSTATUS (write 1 to clear)"
+);
+reg!(BAUDDIV = UART0 + 0x10, "Safety: CMSDK APB UART0 BAUDDIV");
 
 const STATE_TX_FULL: u32 = 1 << 0;
 const STATE_RX_FULL: u32 = 1 << 1;
@@ -47,8 +99,6 @@ const CTRL_TX_EN: u32 = 1 << 0;
 const CTRL_RX_EN: u32 = 1 << 1;
 const CTRL_RX_INTEN: u32 = 1 << 3;
 const INTSTATUS_RX: u32 = 1 << 1;
-/// UART0's receive interrupt.
-const UART0_RX_IRQ: u16 = 0;
 const BAUD: u32 = 115_200;
 
 /// UART0, the serial line (QEMU: `-serial stdio`).
