@@ -25,6 +25,7 @@ pub mod protocol;
 pub mod rng;
 pub mod sampler;
 pub mod session;
+pub mod store;
 pub mod tensor;
 pub mod text;
 pub mod upload;
