@@ -303,6 +303,15 @@ impl<P: Partition> ModelStore<P> {
     /// [`Model::load`], then writes the commit record, which makes it the model served.
     /// On any failure the model served before stays served.
     pub fn commit(&mut self) -> Result<ActiveSlot> {
+        self.commit_if(|_| Ok(()))
+    }
+
+    /// [`commit`](Self::commit), with one more check before the record is written:
+    /// `accept` sees the model read back (the session checks that it fits its RAM).
+    pub fn commit_if(
+        &mut self,
+        accept: impl FnOnce(&Model<'_>) -> Result<()>,
+    ) -> Result<ActiveSlot> {
         let up = self.upload.take().ok_or(Error::Upload {
             reason: "no upload in progress",
         })?;
@@ -319,6 +328,7 @@ impl<P: Partition> ModelStore<P> {
             len: up.len,
         };
         self.check(&new, true)?;
+        accept(&Model::load_without_crc(self.bytes(&new)?)?)?;
         let (start, rec) = self.bounds(up.slot);
         let record = Record {
             seq,
