@@ -11,15 +11,21 @@ mod ticks;
 
 use embassy_nrf::config::{Config, HfclkSource};
 use embassy_nrf::nvmc::Nvmc;
+use micrornn::cell::{arena_words, MAX_LAYERS};
+use micrornn::format::CellKind;
+use micrornn::model::MAX_HIDDEN;
 use micrornn::session::{BoardInfo, Buffers, Session};
+use micrornn::store::{ModelStore, Partition};
 
 /// Board name, as `info` shows it and `--board` takes it.
 const NAME: &str = "microbit-v2";
 /// Firmware name and version, as `info` shows it.
 const FIRMWARE: &str = concat!("micrornn-microbit-v2 ", env!("CARGO_PKG_VERSION"));
-/// The network's arena (`i32` words, 26 KB): the largest model the format allows
-/// (4 layers of LSTM, hidden 511: 6,647 words) in one chunk.
-const ARENA_LEN: usize = 6656;
+/// The network's arena (`i32` words): 32 KiB of the 128 KiB of RAM. The largest model the
+/// format allows (4 layers of LSTM, hidden 511) needs `arena_words` = 4,172 words, and
+/// runs every layer in one chunk (the fastest) with 6,647.
+const ARENA_LEN: usize = 8192;
+const _: () = assert!(ARENA_LEN >= arena_words(CellKind::Lstm, MAX_LAYERS, MAX_HIDDEN));
 /// Outputs capacity (`i32`): the largest vocabulary, or labels.
 const LOGITS_LEN: usize = 1024;
 
@@ -52,18 +58,17 @@ fn main() -> ! {
         TX_RING,
     );
     let flash = partition::ModelFlash::new(Nvmc::new(p.NVMC));
-    let model = micrornn::store::Partition::mapped(&flash);
     let info = BoardInfo {
         board: NAME,
         firmware: FIRMWARE,
         partition_addr: flash.address(),
-        partition_len: model.len() as u32,
+        partition_len: flash.mapped().len() as u32,
     };
     let buffers = Buffers {
         arena: ARENA,
         logits: LOGITS,
     };
-    Session::new(model, buffers, info).run(&mut serial, &device)
+    Session::new(ModelStore::open(flash), buffers, info).run(&mut serial, &device)
 }
 
 /// A panic resets the chip: the board comes back with its banner. (The session answers

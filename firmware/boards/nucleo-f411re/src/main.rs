@@ -13,15 +13,21 @@ use embassy_stm32::flash::Flash;
 use embassy_stm32::rcc::{
     AHBPrescaler, APBPrescaler, Pll, PllMul, PllPDiv, PllPreDiv, PllSource, Sysclk,
 };
+use micrornn::cell::{arena_words, MAX_LAYERS};
+use micrornn::format::CellKind;
+use micrornn::model::MAX_HIDDEN;
 use micrornn::session::{BoardInfo, Buffers, Session};
+use micrornn::store::{ModelStore, Partition};
 
 /// Board name, as `info` shows it and `--board` takes it.
 const NAME: &str = "nucleo-f411re";
 /// Firmware name and version, as `info` shows it.
 const FIRMWARE: &str = concat!("micrornn-nucleo-f411re ", env!("CARGO_PKG_VERSION"));
-/// The network's arena (`i32` words, 26 KB): the largest model the format allows
-/// (4 layers of LSTM, hidden 511: 6,647 words) in one chunk.
-const ARENA_LEN: usize = 6656;
+/// The network's arena (`i32` words): 32 KiB of the 128 KiB of RAM. The largest model the
+/// format allows (4 layers of LSTM, hidden 511) needs `arena_words` = 4,172 words, and
+/// runs every layer in one chunk (the fastest) with 6,647.
+const ARENA_LEN: usize = 8192;
+const _: () = assert!(ARENA_LEN >= arena_words(CellKind::Lstm, MAX_LAYERS, MAX_HIDDEN));
 /// Outputs capacity (`i32`): the largest vocabulary, or labels.
 const LOGITS_LEN: usize = 1024;
 
@@ -42,23 +48,22 @@ fn main() -> ! {
         device::reset() // 115200 baud from a 50 MHz APB1 clock: cannot fail
     };
     let flash = partition::ModelFlash::new(Flash::new_blocking(p.FLASH));
-    let model = micrornn::store::Partition::mapped(&flash);
     let info = BoardInfo {
         board: NAME,
         firmware: FIRMWARE,
         partition_addr: flash.address(),
-        partition_len: model.len() as u32,
+        partition_len: flash.mapped().len() as u32,
     };
     let buffers = Buffers {
         arena: ARENA,
         logits: LOGITS,
     };
-    Session::new(model, buffers, info).run(&mut serial, &device)
+    Session::new(ModelStore::open(flash), buffers, info).run(&mut serial, &device)
 }
 
 /// 100 MHz from the internal 16 MHz oscillator (no crystal is fitted on the Nucleo, and
 /// the ST-LINK's clock output depends on solder bridges): PLL 16 / 8 × 100 / 2. APB1
-/// (USART2) at 50 MHz, its maximum; APB2 at 100 MHz.
+/// (USART2) at 50 MHz, its maximum; APB2 at 100 MHz. `device::CORE_HZ` is this clock.
 fn clocks() -> embassy_stm32::Config {
     let mut config = embassy_stm32::Config::default();
     config.rcc.pll_src = PllSource::HSI;
