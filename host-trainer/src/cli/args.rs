@@ -231,6 +231,25 @@ pub enum DeviceAction {
     Gen(DeviceGenArgs),
     /// Measurements of the device's last `gen` (ticks, instructions, stack).
     Stats,
+    /// Put a model into the device's flash: checked against the device first, sent in
+    /// verified chunks; the old model serves until the new one is whole.
+    Upload(DeviceUploadArgs),
+}
+
+/// `micrornn device … upload`.
+#[derive(Debug, Args)]
+pub struct DeviceUploadArgs {
+    /// Model file to send (.mrnn).
+    #[arg(value_name = "M.mrnn")]
+    pub model: PathBuf,
+    /// Send the model even when the device already serves one with the same CRC.
+    #[arg(long)]
+    pub force: bool,
+    /// Let a model larger than one slot take the whole partition. The old model is
+    /// erased first: if the upload is interrupted the device has no model until the
+    /// next upload.
+    #[arg(long)]
+    pub single_slot: bool,
 }
 
 /// `micrornn device … gen`.

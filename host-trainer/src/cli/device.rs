@@ -7,15 +7,19 @@ use micrornn_trainer::device::client::DeviceClient;
 
 use crate::cli::args::{DeviceAction, DeviceArgs};
 
+mod upload;
+
 pub fn run(a: DeviceArgs) -> Result<()> {
     if a.timeout == 0 {
         bail!("--timeout must be at least 1 second");
     }
-    let mut dev = DeviceClient::connect(&a.port, Duration::from_secs(a.timeout))?;
+    let timeout = Duration::from_secs(a.timeout);
+    let mut dev = DeviceClient::connect(&a.port, timeout)?;
     let line = match &a.action {
         DeviceAction::Info => "info".to_string(),
         DeviceAction::Stats => "stats".to_string(),
         DeviceAction::Gen(g) => g.sampling.gen_line(g.count)?,
+        DeviceAction::Upload(u) => return upload::run(&mut dev, u, timeout),
     };
     for l in dev.command(&line)? {
         println!("{l}");

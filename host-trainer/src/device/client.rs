@@ -6,17 +6,32 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 
-/// Something bytes go to and come from.
-trait Port: Read + Write + Send {}
-impl<T: Read + Write + Send> Port for T {}
+/// Something bytes go to and come from, whose reads wait at most a set time.
+trait Port: Read + Write + Send {
+    fn set_wait(&mut self, wait: Duration) -> std::io::Result<()>;
+}
+
+impl Port for TcpStream {
+    fn set_wait(&mut self, wait: Duration) -> std::io::Result<()> {
+        self.set_read_timeout(Some(wait.max(Duration::from_millis(1))))
+    }
+}
+
+impl Port for Box<dyn serialport::SerialPort> {
+    fn set_wait(&mut self, wait: Duration) -> std::io::Result<()> {
+        self.set_timeout(wait).map_err(std::io::Error::from)
+    }
+}
 
 /// A connection to a device running the micrornn firmware.
 pub struct DeviceClient {
     port: Box<dyn Port>,
     name: String,
     pending: Vec<u8>,
+    /// The longest wait for a reply line.
+    timeout: Duration,
     /// Lines the device sent before the session was synced (the boot banner, if the
     /// connection was there at boot).
     pub banner: Vec<String>,
@@ -51,6 +66,7 @@ impl DeviceClient {
             port,
             name: spec.to_string(),
             pending: Vec::new(),
+            timeout,
             banner: Vec::new(),
         };
         // A fresh line ends whatever was typed before; the banner and the echo of
@@ -85,10 +101,36 @@ impl DeviceClient {
     fn send(&mut self, line: &str) -> Result<()> {
         let mut bytes = line.as_bytes().to_vec();
         bytes.push(b'\n');
+        self.send_raw(&bytes)
+    }
+
+    /// The port's name (`tcp:…` or the serial device).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Sends bytes as they are (no line end added).
+    pub fn send_raw(&mut self, bytes: &[u8]) -> Result<()> {
         self.port
-            .write_all(&bytes)
+            .write_all(bytes)
             .and_then(|_| self.port.flush())
             .with_context(|| format!("cannot write to {}", self.name))
+    }
+
+    /// One line from the device if it arrives within `wait`, else `None` (a part of a
+    /// line that arrived is kept for the next read).
+    pub fn read_line_within(&mut self, wait: Duration) -> Result<Option<String>> {
+        self.port
+            .set_wait(wait)
+            .with_context(|| format!("cannot set a timeout on {}", self.name))?;
+        let line = self.read_line();
+        self.port
+            .set_wait(self.timeout)
+            .with_context(|| format!("cannot set a timeout on {}", self.name))?;
+        match line {
+            Err(e) if e.downcast_ref::<TimedOut>().is_some() => Ok(None),
+            other => other.map(Some),
+        }
     }
 
     /// One line from the device, without its CR LF.
@@ -112,7 +154,7 @@ impl DeviceClient {
                         std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
                     ) =>
                 {
-                    return Err(anyhow!("{} did not answer in time", self.name));
+                    return Err(anyhow::Error::new(TimedOut(self.name.clone())));
                 }
                 Err(e) => return Err(e).with_context(|| format!("cannot read from {}", self.name)),
             };
@@ -120,6 +162,18 @@ impl DeviceClient {
         }
     }
 }
+
+/// The device sent no line within the wait.
+#[derive(Debug)]
+struct TimedOut(String);
+
+impl std::fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} did not answer in time", self.0)
+    }
+}
+
+impl std::error::Error for TimedOut {}
 
 /// Thousandths as the shortest decimal: 800 → `0.8`, 1000 → `1`.
 pub fn milli_to_decimal(m: u32) -> String {

@@ -2,8 +2,10 @@
 //!
 //! In: a `.mrnn` model and a board name. Out: the board's facts ([`boards`]: where its
 //! model partition is, what fits), a QEMU machine booted with the model in its
-//! partition ([`emulator`]), and the reply lines of the serial protocol ([`client`]).
+//! partition ([`emulator`]), the reply lines of the serial protocol ([`client`]), and a
+//! model put into the device's flash over that line ([`upload`]).
 
 pub mod boards;
 pub mod client;
 pub mod emulator;
+pub mod upload;
