@@ -12,10 +12,13 @@
 //! | `prefix` | text without spaces (may be empty) | names start with it |
 //! | `maxlen` | integer ≥ 1 | maximum characters per name |
 //!
-//! `classify NAME...` asks a classifier for the label of each name.
+//! `classify NAME...` asks a classifier for the label of each name. `upload <len> <crc>
+//! [single]` starts receiving a model ([`crate::upload`] describes the exchange), `reset`
+//! restarts the board.
 
 use crate::fixed::parse_milli;
 use crate::sampler::{Settings, MAX_TEMPERATURE_MILLI};
+use crate::upload::Request;
 
 /// Longest prefix a setting can hold, in bytes.
 pub const MAX_PREFIX: usize = 32;
@@ -69,6 +72,10 @@ pub enum Command<'a> {
     /// `classify NAME...`: the label and its probability for each name (classifiers);
     /// holds the names, separated by spaces.
     Classify(&'a str),
+    /// `upload <len> <crc32 as 8 hex digits> [single]`: receive a model.
+    Upload(Request),
+    /// `reset`: restart the board.
+    Reset,
     /// A blank line: nothing to do.
     Empty,
     /// Anything else.
@@ -106,6 +113,12 @@ pub fn parse<'a>(line: &'a str, current: &GenSettings) -> Result<Command<'a>, Pa
         "info" => no_more(words, "info").map(|_| Command::Info),
         "settings" => no_more(words, "settings").map(|_| Command::Settings),
         "stats" => no_more(words, "stats").map(|_| Command::Stats),
+        "reset" => no_more(words, "reset").map(|_| Command::Reset),
+        "upload" => Request::parse(words)
+            .map(Command::Upload)
+            .ok_or(ParseError::Usage(
+                "upload <len> <crc32 as 8 hex digits> [single]",
+            )),
         "echo" => {
             let on = match words.next() {
                 Some("on") => true,
@@ -273,6 +286,17 @@ mod tests {
             Err(ParseError::BadValue { .. })
         ));
         assert!(matches!(parse("info now", &d), Err(ParseError::Usage(_))));
+        assert!(matches!(parse("reset 1", &d), Err(ParseError::Usage(_))));
+        assert!(matches!(parse("upload 12", &d), Err(ParseError::Usage(_))));
+        assert_eq!(parse("reset", &d), Ok(Command::Reset));
+        assert_eq!(
+            parse("upload 12 0000ffff single", &d),
+            Ok(Command::Upload(Request {
+                len: 12,
+                crc: 0xffff,
+                single: true
+            }))
+        );
         assert!(matches!(parse("echo maybe", &d), Err(ParseError::Usage(_))));
         assert!(matches!(
             parse("set seed", &d),

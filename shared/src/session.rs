@@ -8,6 +8,12 @@
 //! [`MAX_LINE`] bytes, bytes that are not UTF-8, an unknown command or a bad value each
 //! get `err …` and the session goes on. Input that arrives while a `gen` is replying
 //! stops it: the rest of that input line is discarded and the reply ends with `err`.
+//!
+//! The model comes from a [`ModelStore`] in the board's flash and is replaced with
+//! `upload` ([`crate::upload`]: chunk lines, no echo, `ack`/`nak`, the old model serving
+//! until the new one is whole, checked and fits the buffers). An upload that stalls for
+//! [`crate::upload::TIMEOUT_SECONDS`] (measured with [`Board::ticks`]), or meets a line
+//! that is not a chunk, is abandoned and the session is back at its command loop.
 
 use core::num::NonZeroU32;
 
@@ -21,7 +27,9 @@ use crate::generate::generate;
 use crate::model::Model;
 use crate::protocol::{parse, Command, GenSettings, ParseError};
 use crate::rng::Rng;
-use crate::text::{div_rem, Text};
+use crate::store::{ModelStore, Partition};
+use crate::text::{div_rem, hex, Text};
+use crate::upload::{chunk_size, Abandon, Receiver, Request, Step, MIN_CHUNK, TIMEOUT_SECONDS};
 
 /// Longest input line, in bytes (without its ending).
 pub const MAX_LINE: usize = 127;
@@ -48,10 +56,12 @@ pub struct BoardInfo {
     pub partition_len: u32,
 }
 
-/// Board services the session uses for `stats`.
+/// Board services the session uses: a clock, the `stats` figures, a reset.
 pub trait Board {
     /// A free-running tick counter.
     fn ticks(&self) -> u64;
+    /// Ticks per second of [`Board::ticks`] (the upload's timeout is measured with it).
+    fn ticks_per_second(&self) -> u32;
     /// Instructions per tick when the emulator counts instructions (`-icount shift=0`), else 0.
     fn instructions_per_tick(&self) -> u32;
     /// Deepest stack use seen so far, in bytes (stack painting).
@@ -60,6 +70,9 @@ pub trait Board {
     fn stack_size(&self) -> usize;
     /// Bytes of static RAM (`.data` + `.bss`).
     fn static_ram(&self) -> usize;
+    /// Restarts the chip (the `reset` command); a device does not return. The default
+    /// returns at once (hosts, tests): the session goes on.
+    fn reset(&self) {}
 }
 
 /// Measurements of the last `gen`.
@@ -71,12 +84,18 @@ struct GenStats {
     ticks: u64,
 }
 
-/// The state of one serial session: the model (or why there is none), buffers, settings
-/// and the line being typed.
+/// An upload in progress.
 #[derive(Debug)]
-pub struct Session<'m, 'w> {
-    model: Result<Model<'m>, Error>,
-    model_len: usize,
+struct Upload {
+    rx: Receiver,
+    /// [`Board::ticks`] at the last byte.
+    last: u64,
+}
+
+/// The state of one serial session: the model store, buffers, settings, the line being
+/// typed or the upload being received.
+pub struct Session<'w, P: Partition> {
+    store: ModelStore<P>,
     buffers: Buffers<'w>,
     info: BoardInfo,
     settings: GenSettings,
@@ -88,18 +107,15 @@ pub struct Session<'m, 'w> {
     /// The last byte was CR (so a following LF ends nothing).
     after_cr: bool,
     stats: GenStats,
+    upload: Option<Upload>,
 }
 
-impl<'m, 'w> Session<'m, 'w> {
-    /// Validates the model in `partition` (it may hold anything) and checks that it fits
+impl<'w, P: Partition> Session<'w, P> {
+    /// A session serving the store's model (checked at [`ModelStore::open`]) if it fits
     /// the buffers. A session without a valid model still answers every command.
-    pub fn new(partition: &'m [u8], buffers: Buffers<'w>, info: BoardInfo) -> Self {
-        let model_len = crate::format::file_len(partition).unwrap_or(0);
-        let model = Model::load(partition)
-            .and_then(|m| check_fits(&m, buffers.arena.len(), buffers.logits.len()).map(|_| m));
+    pub fn new(store: ModelStore<P>, buffers: Buffers<'w>, info: BoardInfo) -> Self {
         Session {
-            model,
-            model_len,
+            store,
             buffers,
             info,
             settings: GenSettings::default(),
@@ -109,21 +125,50 @@ impl<'m, 'w> Session<'m, 'w> {
             discard: false,
             after_cr: false,
             stats: GenStats::default(),
+            upload: None,
         }
     }
 
-    /// The model, or why there is none.
-    pub fn model(&self) -> Result<&Model<'m>, Error> {
-        self.model.as_ref().map_err(|e| *e)
+    /// The model served, or why there is none (no valid model in the store, or one that
+    /// does not fit the buffers).
+    pub fn model(&self) -> Result<Model<'_>, Error> {
+        fitting(&self.store, &self.buffers)
     }
 
-    /// Prints the banner and serves commands forever.
+    /// The model store.
+    pub fn store(&self) -> &ModelStore<P> {
+        &self.store
+    }
+
+    /// Ends the session and hands back its store (e.g. to open it again, as after a reset).
+    pub fn into_store(self) -> ModelStore<P> {
+        self.store
+    }
+
+    /// True while an upload is being received.
+    pub fn uploading(&self) -> bool {
+        self.upload.is_some()
+    }
+
+    /// Prints the banner, then serves forever ([`Session::poll`] in a loop).
     pub fn run<IO: Read + Write + ReadReady, B: Board>(&mut self, io: &mut IO, board: &B) -> ! {
         self.banner(io);
         loop {
-            let mut byte = [0u8];
-            if let Ok(1) = io.read(&mut byte) {
-                self.on_byte(byte[0], io, board);
+            self.poll(io, board);
+        }
+    }
+
+    /// Handles the bytes that have arrived, and gives up an upload that has waited too
+    /// long for its next byte. Returns without waiting when nothing is there.
+    pub fn poll<IO: Read + Write + ReadReady, B: Board>(&mut self, io: &mut IO, board: &B) {
+        let mut byte = [0u8];
+        while io.read_ready().unwrap_or(false) && matches!(io.read(&mut byte), Ok(1)) {
+            self.on_byte(byte[0], io, board);
+        }
+        if let Some(up) = &self.upload {
+            let limit = TIMEOUT_SECONDS as u64 * board.ticks_per_second() as u64;
+            if board.ticks().wrapping_sub(up.last) >= limit.max(1) {
+                self.abandon(Abandon::Timeout, io);
             }
         }
     }
@@ -135,9 +180,9 @@ impl<'m, 'w> Session<'m, 'w> {
             .text(" on ")
             .text(self.info.board);
         l.send(io);
-        match &self.model {
-            Ok(m) => self.model_line(io, m),
-            Err(e) => l.text("no valid model: ").err(e).send(io),
+        match self.model() {
+            Ok(m) => self.model_line(io, &m),
+            Err(e) => l.no_model("no valid model", &e).send(io),
         }
         self.prompt(io);
     }
@@ -149,6 +194,9 @@ impl<'m, 'w> Session<'m, 'w> {
         io: &mut IO,
         board: &B,
     ) {
+        if self.upload.is_some() {
+            return self.upload_byte(b, io, board);
+        }
         let was_cr = core::mem::replace(&mut self.after_cr, b == b'\r');
         match b {
             b'\n' if was_cr => {}
@@ -161,7 +209,9 @@ impl<'m, 'w> Session<'m, 'w> {
                 }
                 self.line.clear();
                 self.overflow = false;
-                self.prompt(io);
+                if self.upload.is_none() {
+                    self.prompt(io);
+                }
             }
             _ if self.discard => {}
             0x08 | 0x7f => {
@@ -248,6 +298,12 @@ impl<'m, 'w> Session<'m, 'w> {
             Command::Set(s) => self.settings = s,
             Command::Echo(on) => self.echo = on,
             Command::Stats => self.report_stats(io, board),
+            Command::Upload(r) => return self.begin_upload(r, io, board),
+            Command::Reset => {
+                let _ = io.write_all(b"ok\r\n");
+                let _ = io.flush();
+                return board.reset();
+            }
             Command::Gen { .. } | Command::Classify(_) => {
                 let done = match cmd {
                     Command::Gen { count, settings } => self.gen(count, &settings, io, board),
@@ -257,7 +313,7 @@ impl<'m, 'w> Session<'m, 'w> {
                 if let Err(fail) = done {
                     l.text("err ");
                     match fail {
-                        GenFail::NoModel(e) => l.text("no valid model: ").err(&e),
+                        GenFail::NoModel(e) => l.no_model("no valid model", &e),
                         GenFail::Failed(e) => l.err(&e),
                         GenFail::Interrupted => l.text("input arrived during the reply; stopped"),
                     };
@@ -289,9 +345,29 @@ impl<'m, 'w> Session<'m, 'w> {
         let capacity = [4 * b.arena.len(), b.logits.len()];
         l.printf("capacity ram %d outputs %d", &[], &capacity)
             .send(io);
-        match &self.model {
-            Ok(m) => self.model_line(io, m),
-            Err(e) => l.text("model none: ").err(e).send(io),
+        let s = &self.store;
+        l.printf(
+            "store slot %d single %d",
+            &[],
+            &[s.slot_capacity(), s.partition_capacity()],
+        );
+        l.send(io);
+        match s.active() {
+            Some(a) => {
+                let mut digits = [0; 8];
+                let crc = hex(a.crc, 8, false, &mut digits);
+                l.printf(
+                    "slot %s seq %d crc %s",
+                    &[a.slot.name(), crc],
+                    &[a.seq as usize],
+                )
+            }
+            None => l.text("slot none"),
+        }
+        .send(io);
+        match self.model() {
+            Ok(m) => self.model_line(io, &m),
+            Err(e) => l.no_model("model none", &e).send(io),
         }
     }
 
@@ -307,7 +383,7 @@ impl<'m, 'w> Session<'m, 'w> {
             m.layer_count(),
             m.vocab_size(),
             m.param_count(),
-            self.model_len,
+            self.store.active().map_or(0, |a| a.len as usize),
             m.ram_bytes(),
             m.macs_per_char(),
         ];
@@ -343,7 +419,8 @@ impl<'m, 'w> Session<'m, 'w> {
         io: &mut IO,
         board: &B,
     ) -> Result<(), GenFail> {
-        let model = model_for(&self.model, Task::Generate)?;
+        let model = fitting(&self.store, &self.buffers);
+        let model = model_for(&model, Task::Generate)?;
         let b = &mut self.buffers;
         let mut net = NetQ::new(model, b.arena).map_err(GenFail::Failed)?;
         let mut rng = Rng::new(settings.seed);
@@ -381,7 +458,7 @@ impl<'m, 'w> Session<'m, 'w> {
     }
 }
 
-impl Session<'_, '_> {
+impl<P: Partition> Session<'_, P> {
     /// `classify NAME...`: one line `name label probability` per name. Every name is
     /// checked against the vocabulary before the first answer.
     #[inline(never)]
@@ -391,7 +468,8 @@ impl Session<'_, '_> {
         io: &mut IO,
         board: &B,
     ) -> Result<(), GenFail> {
-        let model = model_for(&self.model, Task::Classify)?;
+        let model = fitting(&self.store, &self.buffers);
+        let model = model_for(&model, Task::Classify)?;
         for c in names.chars().filter(|c| !c.is_ascii_whitespace()) {
             model.vocab.token(c).map_err(GenFail::Failed)?;
         }
@@ -415,6 +493,109 @@ impl Session<'_, '_> {
         stats.ticks = board.ticks().wrapping_sub(start);
         self.stats = stats;
         Ok(())
+    }
+}
+
+// ---- upload ----
+
+impl<P: Partition> Session<'_, P> {
+    /// `upload LEN CRC [single]`: erases the target slot (the store refuses an empty
+    /// model or one too big before erasing anything) and answers `ready <chunk>`; the
+    /// following bytes are chunk lines, with no echo and no prompt.
+    #[inline(never)]
+    fn begin_upload<IO: Write, B: Board>(&mut self, r: Request, io: &mut IO, board: &B) {
+        let mut l = Line::new();
+        let Some(chunk) = chunk_size(4 * self.buffers.arena.len()) else {
+            let need = (MIN_CHUNK + crate::upload::CHUNK_OVERHEAD) as usize;
+            let have = 4 * self.buffers.arena.len();
+            return l
+                .printf(
+                    "err upload needs %d bytes of arena, this board has %d",
+                    &[],
+                    &[need, have],
+                )
+                .send(io);
+        };
+        if let Err(e) = self.store.begin(r.len, r.crc, r.single) {
+            return l.text("err ").err(&e).send(io);
+        }
+        if r.single {
+            l.text("single slot: the old model is erased, none serves until this upload ends")
+                .send(io);
+        }
+        l.text("ready ").num(chunk as u64).send(io);
+        self.upload = Some(Upload {
+            rx: Receiver::new(r.len, chunk, self.after_cr),
+            last: board.ticks(),
+        });
+    }
+
+    /// One byte of an upload: decoded into the network arena, checked and written by the
+    /// receiver; its answer sent.
+    fn upload_byte<IO: Write, B: Board>(&mut self, b: u8, io: &mut IO, board: &B) {
+        let Some(up) = &mut self.upload else {
+            return;
+        };
+        up.last = board.ticks();
+        self.after_cr = b == b'\r';
+        let mut l = Line::new();
+        match up.rx.feed(b, &mut *self.buffers.arena, &mut self.store) {
+            Step::Wait => {}
+            Step::Ack(offset) => l.text("ack ").num(offset as u64).send(io),
+            Step::Nak(offset, why) => {
+                l.text("nak ")
+                    .num(offset as u64)
+                    .text(" ")
+                    .text(why.as_str());
+                l.send(io)
+            }
+            Step::Complete(offset) => {
+                l.text("ack ").num(offset as u64).send(io);
+                self.upload = None;
+                self.commit(io);
+            }
+            Step::Abandon(why) => {
+                // The rest of a line that is not a chunk is not a command either.
+                self.discard = !matches!(b, b'\r' | b'\n');
+                self.abandon(why, io);
+            }
+        }
+    }
+
+    /// Every byte is written: the store reads the model back and checks it, the session
+    /// checks that it fits the buffers, and only then the store records it as served.
+    fn commit<IO: Write>(&mut self, io: &mut IO) {
+        let (words, outputs) = (self.buffers.arena.len(), self.buffers.logits.len());
+        let committed = self.store.commit_if(|m| check_fits(m, words, outputs));
+        let mut l = Line::new();
+        match committed.and_then(|_| self.model()) {
+            Ok(m) => {
+                self.model_line(io, &m);
+                let _ = io.write_all(b"ok\r\n");
+            }
+            Err(e) => l.text("err upload refused: ").err(&e).send(io),
+        }
+        self.prompt(io);
+    }
+
+    /// Gives the upload up (the old model stays served) and goes back to the commands.
+    fn abandon<IO: Write>(&mut self, why: Abandon, io: &mut IO) {
+        self.upload = None;
+        self.store.abort();
+        let mut l = Line::new();
+        l.text("err upload abandoned: ");
+        match why {
+            Abandon::Timeout => l.printf("no data for %d s", &[], &[TIMEOUT_SECONDS as usize]),
+            Abandon::NotAChunk => l.text("a line that is not a chunk"),
+            Abandon::TooManyBadChunks => l.printf(
+                "%d bad chunks in a row",
+                &[],
+                &[crate::upload::MAX_BAD_IN_ROW as usize],
+            ),
+            Abandon::Store(e) => l.err(&e),
+        }
+        .send(io);
+        self.prompt(io);
     }
 }
 
@@ -466,6 +647,15 @@ pub fn check_fits(m: &Model<'_>, arena_words: usize, logits_len: usize) -> Resul
     Ok(())
 }
 
+/// The store's model if there is one and it fits the buffers.
+fn fitting<'s, P: Partition>(
+    store: &'s ModelStore<P>,
+    b: &Buffers<'_>,
+) -> Result<Model<'s>, Error> {
+    let m = store.model()?;
+    check_fits(&m, b.arena.len(), b.logits.len()).map(|_| m)
+}
+
 /// The session's model if there is one and it does `task`.
 fn model_for<'a, 'm>(
     model: &'a Result<Model<'m>, Error>,
@@ -489,7 +679,7 @@ enum GenFail {
 }
 
 /// The `help` text.
-const HELP: [&str; 10] = [
+const HELP: [&str; 12] = [
     "commands:",
     "  help                  this text",
     "  info                  firmware, board, capacity, model",
@@ -499,6 +689,8 @@ const HELP: [&str; 10] = [
     "  settings              show the settings",
     "  stats                 measurements of the last gen",
     "  echo on|off           echo typed characters (off for programs)",
+    "  upload LEN CRC [single]  receive a model (micrornn device upload sends it)",
+    "  reset                 restart the board",
     "every reply ends with a line 'ok' or 'err <reason>'",
 ];
 
@@ -520,6 +712,15 @@ impl Line {
     /// Appends an error's message.
     fn err(&mut self, e: &Error) -> &mut Self {
         e.write_to(self);
+        self
+    }
+
+    /// Appends `what` and, unless it says nothing more, `: ` and the error's message.
+    fn no_model(&mut self, what: &str, e: &Error) -> &mut Self {
+        self.text(what);
+        if *e != Error::NoModel {
+            self.text(": ").err(e);
+        }
         self
     }
 

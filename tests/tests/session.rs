@@ -4,8 +4,11 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 
+use micrornn::format::crc32;
 use micrornn::sampler::Settings;
 use micrornn::session::{Board, BoardInfo, Buffers, Session};
+use micrornn::store::sim::SimFlash;
+use micrornn::store::ModelStore;
 use micrornn_tests::{small_names, tiny_config, train_tiny};
 use micrornn_trainer::eval::host_model::generate_names;
 
@@ -53,6 +56,9 @@ impl Board for FakeBoard {
     fn ticks(&self) -> u64 {
         0
     }
+    fn ticks_per_second(&self) -> u32 {
+        1000
+    }
     fn instructions_per_tick(&self) -> u32 {
         0
     }
@@ -74,22 +80,34 @@ const INFO: BoardInfo = BoardInfo {
     partition_len: 65536,
 };
 
-/// Runs a session over `partition`, sending `script` one line at a time (the next line
-/// only once the session has read the previous one, as a client waiting for `ok` does);
-/// returns the banner and replies.
-fn converse(partition: &[u8], arena_words: usize, script: &[u8]) -> String {
+/// 64 KiB of NOR flash, 1 KiB pages, 4-byte words.
+type Flash = SimFlash<65536, 1024, 4>;
+
+/// Runs a session over a model store holding `model` (put there through the store, which
+/// refuses a damaged one; an empty `model` leaves the store empty), sending `script` one
+/// line at a time (the next line only once the session has read the previous one, as a
+/// client waiting for `ok` does); returns the banner and replies.
+fn converse(model: &[u8], arena_words: usize, script: &[u8]) -> String {
     let lines: Vec<&[u8]> = script.split_inclusive(|&b| b == b'\n').collect();
-    converse_chunks(partition, arena_words, &lines)
+    converse_chunks(model, arena_words, &lines)
 }
 
 /// Like [`converse`], but each chunk arrives at once, whatever it holds.
-fn converse_chunks(partition: &[u8], arena_words: usize, chunks: &[&[u8]]) -> String {
+fn converse_chunks(model: &[u8], arena_words: usize, chunks: &[&[u8]]) -> String {
+    let mut flash = Box::new(Flash::new());
+    let mut store = ModelStore::open(&mut *flash);
+    if !model.is_empty() {
+        let _ = store
+            .begin(model.len() as u32, crc32(model), false)
+            .and_then(|_| store.write(0, model))
+            .and_then(|_| store.commit());
+    }
     let (mut arena, mut logits) = (vec![0i32; arena_words], vec![0i32; 64]);
     let buffers = Buffers {
         arena: &mut arena,
         logits: &mut logits,
     };
-    let mut session = Session::new(partition, buffers, INFO);
+    let mut session = Session::new(store, buffers, INFO);
     let mut line = Line {
         input: VecDeque::new(),
         output: Vec::new(),
@@ -258,26 +276,29 @@ fn bad_or_oversized_models_are_reported_at_boot_and_on_gen() {
     let bytes = model_bytes();
     let mut bad = bytes.clone();
     bad[0] = b'X';
-    let out = converse(&bad, 64, b"echo off\ngen 1\ninfo\n");
-    assert!(
-        out.contains("no valid model: not a micrornn model (bad magic"),
-        "{out}"
-    );
-    let r = replies(&out);
-    assert!(
-        r[1].starts_with("err no valid model: not a micrornn model"),
-        "{r:?}"
-    );
-    assert!(r.iter().any(|l| l.starts_with("model none: ")));
-    let erased = vec![0xffu8; 4096];
-    assert!(converse(&erased, 64, b"").contains("no valid model: not a micrornn model"));
     let mut crc = bytes.clone();
     let mid = crc.len() / 2;
     crc[mid] ^= 1;
-    assert!(converse(&crc, 64, b"").contains("no valid model: model is damaged: CRC-32"));
-    assert!(
-        converse(&bytes[..bytes.len() - 9], 64, b"").contains("no valid model: truncated model")
-    );
+    // The store refuses each of them: the session boots with no model, and says so.
+    for damaged in [
+        &bad[..],
+        &vec![0xffu8; 4096],
+        &crc,
+        &bytes[..bytes.len() - 9],
+        &[],
+    ] {
+        let out = converse(damaged, 64, b"echo off\ngen 1\ninfo\n");
+        assert!(
+            out.contains("test 0 on host\r\nno valid model\r\n"),
+            "{out}"
+        );
+        let r = replies(&out);
+        assert_eq!(r[1], "err no valid model", "{r:?}");
+        assert!(
+            r.contains(&"slot none") && r.contains(&"model none"),
+            "{r:?}"
+        );
+    }
     // Hidden 32 (64 words: two states of 16, a chunk of 16 units) does not fit 16 words.
     let out = converse(&bytes, 16, b"echo off\ngen 1\n");
     assert!(

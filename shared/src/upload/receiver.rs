@@ -227,3 +227,12 @@ where
     }
     Ok(())
 }
+
+impl<P: crate::store::Partition> Target for crate::store::ModelStore<P> {
+    fn write(&mut self, offset: u32, data: &[u8]) -> Result<(), Error> {
+        crate::store::ModelStore::write(self, offset, data)
+    }
+    fn unit(&self) -> usize {
+        P::WRITE_SIZE
+    }
+}
