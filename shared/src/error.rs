@@ -43,10 +43,6 @@ pub enum Error {
     Malformed,
     /// The body decodes but is followed by extra bytes inside its stated length.
     TrailingBytes,
-    /// The cell kind is known but this build cannot run it.
-    UnsupportedCell,
-    /// The task is known but this build cannot run it.
-    UnsupportedTask,
     /// The command needs the other task: `gen` on a classifier (`Classify`) or
     /// `classify` on a generator (`Generate`); holds the model's task.
     WrongTask(crate::format::Task),
@@ -216,8 +212,6 @@ impl Error {
             }
             Error::Malformed => ("model body does not decode", &[], &[]),
             Error::TrailingBytes => ("model body has trailing bytes", &[], &[]),
-            Error::UnsupportedCell => ("cell kind not supported by this build", &[], &[]),
-            Error::UnsupportedTask => ("task not supported by this build", &[], &[]),
             Error::WrongTask(crate::format::Task::Classify) => {
                 ("this model is a classifier: use classify NAME", &[], &[])
             }

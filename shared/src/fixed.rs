@@ -9,7 +9,8 @@
 //! runs on the device uses integer instructions only and gives the same bits everywhere.
 
 /// One in Q16.
-pub const ONE_Q16: i32 = 1 << 16;
+#[cfg(test)]
+const ONE_Q16: i32 = 1 << 16;
 
 // ---- requantization ----
 
@@ -20,7 +21,7 @@ pub const ONE_Q16: i32 = 1 << 16;
 /// `scale * acc / 2^15`; in Q16 that is `acc * scale * 2`. `scale_bits` is the IEEE-754
 /// bit pattern of the positive row scale; it is taken apart with integer operations
 /// (24-bit mantissa, exponent) so no floating-point unit is needed. The model loader
-/// guarantees the exponent is in [`SCALE_EXP_MIN`]`..=`[`SCALE_EXP_MAX`] or the scale is zero.
+/// guarantees the exponent is in `SCALE_EXP_MIN..=SCALE_EXP_MAX` or the scale is zero.
 #[inline]
 pub fn requant_q16(acc: i32, scale_bits: u32) -> i32 {
     let exp = ((scale_bits >> 23) & 0xff) as i32;
@@ -36,9 +37,9 @@ pub fn requant_q16(acc: i32, scale_bits: u32) -> i32 {
 }
 
 /// Smallest biased exponent a row scale may have (2^-40 ≤ scale).
-pub const SCALE_EXP_MIN: u32 = 127 - 40;
+const SCALE_EXP_MIN: u32 = 127 - 40;
 /// Largest biased exponent a row scale may have (scale < 2^8).
-pub const SCALE_EXP_MAX: u32 = 127 + 7;
+const SCALE_EXP_MAX: u32 = 127 + 7;
 
 /// True when `bits` is a scale [`requant_q16`] handles: +0.0, or positive, finite and in range.
 pub fn scale_is_valid(bits: u32) -> bool {

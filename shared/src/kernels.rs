@@ -74,8 +74,9 @@ if_dsp! {
 /// `w (n,) int8 · x (n,) Q15 -> i32`: sum of products, exact (no overflow for n ≤ 511).
 ///
 /// Uses the x86-64 AVX2 kernel when the build enables AVX2 (the host tools are built
-/// with `target-cpu=native`), else the portable loop; both give the same integer.
-#[inline]
+/// with `target-cpu=native`), else the portable loop; both give the same integer. The
+/// network works on packed vectors: this is the tests' reference.
+#[cfg(test)]
 pub fn dot_q8_q15(w: &[u8], x: &[i16]) -> i32 {
     #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
     return dot_q8_q15_avx2(w, x);
@@ -84,7 +85,7 @@ pub fn dot_q8_q15(w: &[u8], x: &[i16]) -> i32 {
 }
 
 /// The portable [`dot_q8_q15`]: one multiply-accumulate per element.
-#[inline]
+#[cfg(test)]
 pub fn dot_q8_q15_portable(w: &[u8], x: &[i16]) -> i32 {
     debug_assert_eq!(w.len(), x.len());
     let mut acc = 0i32;
@@ -97,8 +98,7 @@ pub fn dot_q8_q15_portable(w: &[u8], x: &[i16]) -> i32 {
 /// [`dot_q8_q15`] with AVX2: 16 int8 weights widened to int16, then `vpmaddwd`
 /// (pairwise 16×16→32-bit multiply-add) into eight 32-bit lanes. Measured: host
 /// sampling about 1.5× faster than the portable loop. Exact, like the portable loop.
-#[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
-#[inline]
+#[cfg(all(test, target_arch = "x86_64", target_feature = "avx2"))]
 fn dot_q8_q15_avx2(w: &[u8], x: &[i16]) -> i32 {
     use core::arch::x86_64::*;
     debug_assert_eq!(w.len(), x.len());
@@ -153,23 +153,12 @@ pub const fn packed_len(n: usize) -> usize {
     n.div_ceil(2)
 }
 
-/// Writes `x` (natural order) into `out` in the packed layout (see the module docs).
+/// Writes `x` (natural order) into `out` in the packed layout (see the module docs), one
+/// word at a time. The network packs its states with [`pack_lanes`]; this is the tests'.
 ///
 /// Panics if `out` is shorter than [`packed_len`]`(x.len())`.
+#[cfg(test)]
 pub fn pack_q15(x: &[i16], out: &mut [i32]) {
-    pack_impl(x, out)
-}
-
-if_dsp! {
-    use dsp::pack_q15 as pack_impl;
-}
-
-if_not_dsp! {
-    use self::pack_q15_portable as pack_impl;
-}
-
-/// The portable [`pack_q15`]: one word at a time.
-pub fn pack_q15_portable(x: &[i16], out: &mut [i32]) {
     let split = x.len() & !3;
     for (j, o) in out[..packed_len(x.len())].iter_mut().enumerate() {
         // Word j holds the elements lo and hi (hi past the end in a short tail: 0).
@@ -262,10 +251,14 @@ fn lanes(word: i32) -> (i32, i32) {
 /// `w (n,) int8 · x (n,) Q15 -> i32` with `x` packed (see the module docs): the exact sum,
 /// the same integer as [`dot_q8_q15`] on the natural `x`.
 ///
-/// Panics if `xp` is shorter than [`packed_len`]`(w.len())`.
-#[inline]
+/// Panics if `xp` is shorter than [`packed_len`]`(w.len())`. The network multiplies
+/// whole matrices ([`matvec_q8_packed`]); this is the tests' single row.
+#[cfg(test)]
 pub fn dot_q8_packed(w: &[u8], xp: &[i32]) -> i32 {
-    dot_impl(w, xp)
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+    return dot_q8_packed_avx2(w, xp);
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
+    return dot_q8_packed_portable(w, xp);
 }
 
 /// Matrix times packed vector: `out[r] = w[r] · x` for the first `out.len()` rows of the
@@ -278,36 +271,32 @@ pub fn matvec_q8_packed(w: &[u8], cols: usize, xp: &[i32], out: &mut [i32]) {
 }
 
 if_dsp! {
-    use dsp::{dot_q8_packed as dot_impl, matvec_q8_packed as matvec_impl};
+    use dsp::matvec_q8_packed as matvec_impl;
 }
 
 if_not_dsp! {
     use self::matvec_q8_packed_portable as matvec_impl;
-
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
-    use self::dot_q8_packed_avx2 as dot_impl;
-
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
-    use self::dot_q8_packed_portable as dot_impl;
 }
 
-/// The portable [`matvec_q8_packed`]: one row at a time (on x86-64 with AVX2, through the
-/// AVX2 kernel).
-pub fn matvec_q8_packed_portable(w: &[u8], cols: usize, xp: &[i32], out: &mut [i32]) {
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
-    let dot = dot_q8_packed_avx2;
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
-    let dot = dot_q8_packed_portable;
-    for (r, o) in out.iter_mut().enumerate() {
-        *o = dot(&w[r * cols..(r + 1) * cols], xp);
+if_not_dsp! {
+    /// The portable [`matvec_q8_packed`]: one row at a time (on x86-64 with AVX2, through the
+    /// AVX2 kernel).
+    pub fn matvec_q8_packed_portable(w: &[u8], cols: usize, xp: &[i32], out: &mut [i32]) {
+        #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+        let dot = dot_q8_packed_avx2;
+        #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
+        let dot = dot_q8_packed_portable;
+        for (r, o) in out.iter_mut().enumerate() {
+            *o = dot(&w[r * cols..(r + 1) * cols], xp);
+        }
     }
-}
 
-/// The portable [`dot_q8_packed`]: the whole groups of four columns, then the tail.
-#[inline(never)]
-pub fn dot_q8_packed_portable(w: &[u8], xp: &[i32]) -> i32 {
-    let split = w.len() & !3;
-    dot_groups(&w[..split], &xp[..split / 2]) + dot_tail(&w[split..], &xp[split / 2..])
+    /// The portable [`dot_q8_packed`]: the whole groups of four columns, then the tail.
+    #[inline(never)]
+    pub fn dot_q8_packed_portable(w: &[u8], xp: &[i32]) -> i32 {
+        let split = w.len() & !3;
+        dot_groups(&w[..split], &xp[..split / 2]) + dot_tail(&w[split..], &xp[split / 2..])
+    }
 }
 
 /// The last `w.len() < 4` columns of a packed dot product, in natural order in `x`.
@@ -322,26 +311,28 @@ fn dot_tail(w: &[u8], x: &[i32]) -> i32 {
     acc
 }
 
-/// The whole groups of [`dot_q8_packed_portable`]: `xp` has two words per four bytes of
-/// `w`. Out of line, so that the Cortex-M0 runs it in its seven low registers without
-/// spilling: 27 instructions per group.
-#[inline(never)]
-fn dot_groups(w: &[u8], xp: &[i32]) -> i32 {
-    let groups = (w.len() / 4).min(xp.len() / 2);
-    let (w, xp) = (&w[..4 * groups], &xp[..2 * groups]);
-    let mut acc = 0i32;
-    let mut g = 0;
-    while g < groups {
-        let w4: &[u8; 4] = w[4 * g..4 * g + 4].try_into().unwrap_or(&[0; 4]);
-        let x2: &[i32; 2] = xp[2 * g..2 * g + 2].try_into().unwrap_or(&[0; 2]);
-        let ((x0, x2), (x1, x3)) = (lanes(x2[0]), lanes(x2[1]));
-        acc += w4[0] as i8 as i32 * x0
-            + w4[2] as i8 as i32 * x2
-            + w4[1] as i8 as i32 * x1
-            + w4[3] as i8 as i32 * x3;
-        g += 1;
+if_not_dsp! {
+    /// The whole groups of [`dot_q8_packed_portable`]: `xp` has two words per four bytes of
+    /// `w`. Out of line, so that the Cortex-M0 runs it in its seven low registers without
+    /// spilling: 27 instructions per group.
+    #[inline(never)]
+    fn dot_groups(w: &[u8], xp: &[i32]) -> i32 {
+        let groups = (w.len() / 4).min(xp.len() / 2);
+        let (w, xp) = (&w[..4 * groups], &xp[..2 * groups]);
+        let mut acc = 0i32;
+        let mut g = 0;
+        while g < groups {
+            let w4: &[u8; 4] = w[4 * g..4 * g + 4].try_into().unwrap_or(&[0; 4]);
+            let x2: &[i32; 2] = xp[2 * g..2 * g + 2].try_into().unwrap_or(&[0; 2]);
+            let ((x0, x2), (x1, x3)) = (lanes(x2[0]), lanes(x2[1]));
+            acc += w4[0] as i8 as i32 * x0
+                + w4[2] as i8 as i32 * x2
+                + w4[1] as i8 as i32 * x1
+                + w4[3] as i8 as i32 * x3;
+            g += 1;
+        }
+        acc
     }
-    acc
 }
 
 /// [`dot_q8_packed`] with AVX2: as [`dot_q8_q15_avx2`], with the 16 weights first shuffled
@@ -437,10 +428,8 @@ mod tests {
         for n in SIZES {
             let x: [i16; 511] = core::array::from_fn(|_| rng.next_u32() as i16);
             let x = &x[..n];
-            let (mut xp, mut xq) = ([0x5555_5555i32; 257], [0x5555_5555i32; 257]);
+            let mut xp = [0x5555_5555i32; 257];
             pack_q15(x, &mut xp);
-            pack_q15_portable(x, &mut xq);
-            assert_eq!(xp, xq, "n={n}");
             for (i, &xi) in x.iter().enumerate() {
                 assert_eq!(packed_get(&xp, n, i), xi, "n={n} i={i}");
             }

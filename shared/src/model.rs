@@ -13,7 +13,7 @@
 //! Gate blocks of `H` rows each, in the order of [`CellKind::gates`]. A 1-layer RNN is
 //! `w_in` (V, H), `w_hh` (H, H), `w_out` (V, H): the first format's three tensors.
 
-use crate::cell::{stack, MAX_LAYERS};
+use crate::cell::{NetQ, MAX_LAYERS};
 use crate::error::{Error, Result};
 use crate::fixed::scale_is_valid;
 use crate::format::{self, Body, CellKind, Config, Span, Task, TensorEntry};
@@ -81,7 +81,7 @@ impl<'a> Model<'a> {
     }
 
     /// Validates a decoded body.
-    pub fn from_body(body: &Body<'a>) -> Result<Model<'a>> {
+    fn from_body(body: &Body<'a>) -> Result<Model<'a>> {
         let c = body.config;
         let n_layers = c.layers as usize;
         check_range("layers", n_layers, MAX_LAYERS)?;
@@ -202,10 +202,10 @@ impl<'a> Model<'a> {
     }
 
     /// Bytes of RAM the integer path needs for this model besides the weights (which stay
-    /// in flash): the network's arena ([`stack::NetQ::needs`] words of 4 bytes) and the
+    /// in flash): the network's arena ([`NetQ::needs`] words of 4 bytes) and the
     /// outputs (4 bytes each).
     pub fn ram_bytes(&self) -> usize {
-        4 * (stack::NetQ::needs(self) + self.outputs())
+        4 * (NetQ::needs(self) + self.outputs())
     }
 
     /// Multiply-accumulates per input character: every layer's recurrent matrix, the input

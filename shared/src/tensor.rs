@@ -67,11 +67,6 @@ impl<'a> QTensor<'a> {
             read_u32(self.bias, r) as i32
         }
     }
-
-    /// Whether the tensor carries a bias.
-    pub fn has_bias(&self) -> bool {
-        !self.bias.is_empty()
-    }
 }
 
 /// Reads the `i`-th little-endian u32 of `bytes` (no alignment needed).

@@ -99,7 +99,7 @@ pub trait Text {
 const TEN: NonZeroU32 = NonZeroU32::new(10).unwrap();
 
 /// `n` in decimal, written at the end of `buf`.
-pub fn dec(mut n: u64, buf: &mut [u8; 20]) -> &str {
+pub(crate) fn dec(mut n: u64, buf: &mut [u8; 20]) -> &str {
     let mut at = buf.len();
     for slot in buf.iter_mut().rev() {
         let (q, r) = div_rem(n, TEN);
@@ -115,7 +115,7 @@ pub fn dec(mut n: u64, buf: &mut [u8; 20]) -> &str {
 
 /// `n` in hexadecimal, at least `digits` (≤ 8) of them, upper or lower case, written at
 /// the end of `buf`.
-pub fn hex(mut n: u32, digits: usize, upper: bool, buf: &mut [u8; 8]) -> &str {
+pub(crate) fn hex(mut n: u32, digits: usize, upper: bool, buf: &mut [u8; 8]) -> &str {
     let letters = if upper { b'A' } else { b'a' };
     let mut at = buf.len();
     for (i, slot) in buf.iter_mut().rev().enumerate() {
@@ -138,7 +138,7 @@ fn ascii(digits: Option<&[u8]>) -> &str {
 /// `(n / d, n % d)` in 32-bit operations: one division when `n` fits 32 bits, else bit
 /// by bit (no 64-bit division routine in the firmware). `d` is not zero by its type, so
 /// this cannot panic.
-pub fn div_rem(n: u64, d: NonZeroU32) -> (u64, u32) {
+pub(crate) fn div_rem(n: u64, d: NonZeroU32) -> (u64, u32) {
     if let Ok(n) = u32::try_from(n) {
         return ((n / d) as u64, n % d);
     }
@@ -156,7 +156,7 @@ pub fn div_rem(n: u64, d: NonZeroU32) -> (u64, u32) {
 }
 
 /// [`Text`] into a `core::fmt::Formatter`, keeping the first error.
-pub struct Fmt<'a, 'b>(pub &'a mut core::fmt::Formatter<'b>, pub core::fmt::Result);
+pub(crate) struct Fmt<'a, 'b>(pub &'a mut core::fmt::Formatter<'b>, pub core::fmt::Result);
 
 impl Text for Fmt<'_, '_> {
     fn push_str(&mut self, s: &str) {

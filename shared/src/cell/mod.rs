@@ -6,19 +6,18 @@ mod gate_math;
 mod gates;
 mod requant;
 
-pub mod float;
-pub mod gru;
-pub mod lstm;
-pub mod rnn;
-pub mod stack;
+mod float;
+mod gru;
+mod lstm;
+mod rnn;
+mod stack;
 pub mod weights;
 
 #[cfg(test)]
 mod reference;
 
 pub use float::{f32_to_q16, NetF};
-pub use gate_math::sigmoid_q15;
-pub use stack::NetQ;
+pub use stack::{arena_words, NetQ};
 pub use weights::{FloatLayer, FloatWeights, MAX_LAYERS};
 
 /// A network that reads one token at a time and gives Q16 outputs (next-token logits for

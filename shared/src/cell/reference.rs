@@ -2,8 +2,8 @@
 //! equations (natural order, whole vectors, `requant_q16`, the portable dot product), bit
 //! for bit, for every cell, layer count, odd sizes, row alignments and chunk sizes.
 
+use super::gate_math::sigmoid_q15;
 use super::{Net, NetQ, MAX_LAYERS};
-use crate::cell::sigmoid_q15;
 use crate::fixed::{requant_q16, tanh_q15};
 use crate::format::{CellKind, Task};
 use crate::kernels::dot_q8_q15_portable;

@@ -21,23 +21,3 @@ pub(crate) fn step_f32(x: &[f32], a: &[f32], h: &mut [f32]) {
         *h = libm::tanhf(x + a);
     }
 }
-
-/// Float weights of a 1-layer one-hot vanilla RNN in the trainer's flat layout (row-major,
-/// borrowed): [`super::FloatWeights`] with `w_x = w_in`, `w_h = w_hh`, a zero `b_x`.
-#[derive(Clone, Copy, Debug)]
-pub struct RnnWeights<'a> {
-    /// Number of tokens `V`.
-    pub vocab: usize,
-    /// Hidden units `H`.
-    pub hidden: usize,
-    /// (V, H) input weights, one row per token.
-    pub w_in: &'a [f32],
-    /// (H, H) recurrent weights, one row per hidden unit.
-    pub w_hh: &'a [f32],
-    /// (H,) hidden bias.
-    pub b_h: &'a [f32],
-    /// (V, H) output weights, one row per token.
-    pub w_out: &'a [f32],
-    /// (V,) output bias.
-    pub b_out: &'a [f32],
-}

@@ -38,23 +38,58 @@ pub struct NetQ<'n> {
     current: u8,
 }
 
+/// Words of arena the integer network ([`NetQ`]) needs for a model of `layers` layers of
+/// `hidden` units of `cell` (outputs aside: they go in their own buffer), as a `const fn`
+/// so that a firmware sizes its arena at compile time:
+///
+/// ```
+/// use micrornn::{arena_words, CellKind};
+///
+/// // Enough for any model of up to 2 layers of up to 32 units, whatever its cell.
+/// const ARENA_WORDS: usize = arena_words(CellKind::Lstm, 2, 32);
+/// static ARENA: [i32; ARENA_WORDS] = [0; ARENA_WORDS]; // a `static mut` on a device
+/// assert_eq!(ARENA.len(), 208);
+/// ```
+///
+/// Equal to [`NetQ::needs`] of such a model. It never decreases when `layers` or `hidden`
+/// grows, and an RNN needs no more than a GRU, a GRU no more than an LSTM: an arena sized
+/// for the LSTM of the largest shape a board accepts serves every smaller model. Shapes
+/// no model can have still give a count, saturated at `usize::MAX`, never an overflow.
+pub const fn arena_words(cell: CellKind, layers: usize, hidden: usize) -> usize {
+    let chunk = if hidden < MIN_CHUNK {
+        hidden
+    } else {
+        MIN_CHUNK
+    };
+    let scratch = (cell.gates() + 1).saturating_mul(chunk);
+    state_words(cell, layers, hidden).saturating_add(scratch)
+}
+
 /// Words of the arena's state part (`h` buffers and `c`), before the chunk scratch.
-fn state_words(m: &Model<'_>) -> usize {
-    let (h, l) = (m.hidden(), m.layer_count());
-    let c = if m.cell() == CellKind::Lstm { l * h } else { 0 };
-    2 * l * packed_len(h) + c
+const fn state_words(cell: CellKind, layers: usize, hidden: usize) -> usize {
+    let h = layers.saturating_mul(2).saturating_mul(packed_len(hidden));
+    let c = match cell {
+        CellKind::Lstm => layers.saturating_mul(hidden),
+        CellKind::Rnn | CellKind::Gru => 0,
+    };
+    h.saturating_add(c)
+}
+
+/// [`state_words`] of a model.
+fn model_state_words(m: &Model<'_>) -> usize {
+    state_words(m.cell(), m.layer_count(), m.hidden())
 }
 
 impl<'n> NetQ<'n> {
-    /// Words of arena this model needs (more makes larger chunks, up to `H` units).
+    /// Words of arena this model needs (more makes larger chunks, up to `H` units):
+    /// [`arena_words`] of its cell, layer count and hidden size.
     pub fn needs(model: &Model<'_>) -> usize {
-        let per_unit = model.cell().gates() + 1;
-        state_words(model) + per_unit * model.hidden().min(MIN_CHUNK)
+        arena_words(model.cell(), model.layer_count(), model.hidden())
     }
 
     /// Words of arena with which every layer is computed in one chunk (the fastest).
     pub fn needs_for_speed(model: &Model<'_>) -> usize {
-        state_words(model) + (model.cell().gates() + 1) * model.hidden()
+        model_state_words(model) + (model.cell().gates() + 1) * model.hidden()
     }
 
     /// Binds a model to a caller-given arena, all states zero; refuses an arena shorter
@@ -69,9 +104,9 @@ impl<'n> NetQ<'n> {
             });
         }
         let (h, per_unit) = (model.hidden(), model.cell().gates() + 1);
-        let fit = (arena.len() - state_words(model)) / per_unit;
+        let fit = (arena.len() - model_state_words(model)) / per_unit;
         let chunk = if fit >= h { h } else { fit & !3 };
-        let used = state_words(model) + per_unit * chunk;
+        let used = model_state_words(model) + per_unit * chunk;
         let mut net = NetQ {
             model,
             arena: &mut arena[..used],
@@ -117,7 +152,7 @@ impl Net for NetQ<'_> {
 
     fn reset(&mut self) {
         // The states (h, c); the rest is scratch, written before it is read.
-        self.arena[..state_words(self.model)].fill(0);
+        self.arena[..model_state_words(self.model)].fill(0);
         self.current = 0;
     }
 
@@ -186,5 +221,88 @@ impl Net for NetQ<'_> {
             None,
             Order::Natural,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cell::MAX_LAYERS;
+    use crate::format::Task;
+    use crate::model::tests::{random_model, Shape};
+    use crate::rng::Rng;
+
+    const CELLS: [CellKind; 3] = [CellKind::Rnn, CellKind::Gru, CellKind::Lstm];
+
+    /// The arena layout of the module docs, written out: `h` buffers, `c` (LSTM), and
+    /// the scratch of one chunk of at least `MIN_CHUNK` units (or all of them).
+    fn layout_words(cell: CellKind, layers: usize, hidden: usize) -> usize {
+        let c = if cell == CellKind::Lstm {
+            layers * hidden
+        } else {
+            0
+        };
+        2 * layers * hidden.div_ceil(2) + c + (cell.gates() + 1) * hidden.min(MIN_CHUNK)
+    }
+
+    #[test]
+    fn arena_words_is_what_every_model_needs() {
+        // Usable in a constant (a board's static arena).
+        const WORDS: usize = arena_words(CellKind::Gru, 2, 50);
+        assert_eq!(WORDS, 2 * 2 * 25 + 4 * 16);
+        let mut rng = Rng::new(21);
+        let mut data = [0u8; 120_000];
+        let mut arena = [0i32; 4000];
+        let mut logits = [0i32; 32];
+        let mut shapes = 0;
+        for cell in CELLS {
+            for layers in 1..=MAX_LAYERS {
+                for hidden in (1..=40).chain([47, 63, 64, 65, 96]) {
+                    let words = arena_words(cell, layers, hidden);
+                    assert_eq!(words, layout_words(cell, layers, hidden));
+                    // A model of the shape: exactly that arena works, one word less is refused.
+                    if cell.gates() * hidden * hidden * (2 * layers) > 100_000 {
+                        continue;
+                    }
+                    let shape = Shape {
+                        cell,
+                        task: Task::Generate,
+                        layers,
+                        vocab: 5 + hidden % 7,
+                        hidden,
+                        labels: 0,
+                    };
+                    let m = random_model(&mut data, shape, hidden % 4, false, &mut rng);
+                    assert_eq!(NetQ::needs(&m), words, "{shape:?}");
+                    let mut net = NetQ::new(&m, &mut arena[..words]).unwrap();
+                    net.step(crate::vocab::START, &mut logits);
+                    net.step(2, &mut logits);
+                    assert!(NetQ::new(&m, &mut arena[..words - 1]).is_err(), "{shape:?}");
+                    shapes += 1;
+                }
+            }
+        }
+        assert!(shapes > 400, "{shapes}");
+    }
+
+    #[test]
+    fn arena_words_grows_with_the_shape_and_never_overflows() {
+        for (i, cell) in CELLS.into_iter().enumerate() {
+            for layers in 1..=MAX_LAYERS {
+                for hidden in 1..=crate::model::MAX_HIDDEN {
+                    let words = arena_words(cell, layers, hidden);
+                    assert!(words <= arena_words(cell, layers, hidden + 1));
+                    assert!(words <= arena_words(cell, layers + 1, hidden));
+                    if let Some(&bigger) = CELLS.get(i + 1) {
+                        assert!(words <= arena_words(bigger, layers, hidden));
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            arena_words(CellKind::Lstm, usize::MAX, usize::MAX),
+            usize::MAX
+        );
+        assert_eq!(arena_words(CellKind::Rnn, 0, 0), 0);
     }
 }

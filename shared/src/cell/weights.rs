@@ -81,7 +81,7 @@ impl FloatWeights<'_> {
 
     /// The expected length of every tensor, in the flat order
     /// `emb, (w_x, b_x, w_h, b_h) per layer, w_out, b_out`.
-    pub fn expected_lens(&self) -> impl Iterator<Item = usize> + '_ {
+    fn expected_lens(&self) -> impl Iterator<Item = usize> + '_ {
         let gh = self.cell.gates() * self.hidden;
         let layers = (0..self.n_layers)
             .flat_map(move |l| [self.input_width(l) * gh, gh, self.hidden * gh, gh]);

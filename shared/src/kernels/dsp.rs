@@ -10,7 +10,7 @@
 
 use core::arch::asm;
 
-use super::{dot_tail, pack_q15_portable, packed_len};
+use super::{dot_tail, packed_len};
 
 /// The instructions for 4 columns of both rows: the two activation words of the 4
 /// columns are in registers `$x0` and `$x1` (loaded before), the weights are read at `pa`
@@ -79,24 +79,6 @@ macro_rules! groups_loops {
             "6:\n",
         )
     };
-}
-
-/// [`super::pack_q15`]: a group of four elements (two words out) per step.
-pub(super) fn pack_q15(x: &[i16], out: &mut [i32]) {
-    let split = x.len() & !3;
-    let (groups, tail) = out[..packed_len(x.len())].split_at_mut(split / 2);
-    for (o, g) in groups.chunks_exact_mut(2).zip(x.chunks_exact(4)) {
-        let lo = (g[0] as u16 as u32 | (g[1] as u16 as u32) << 16) as i32; // (x0, x1)
-        let hi = (g[2] as u16 as u32 | (g[3] as u16 as u32) << 16) as i32; // (x2, x3)
-        o[0] = (lo & 0xffff) | hi << 16; // (x0, x2)
-        o[1] = ((lo as u32 >> 16) as i32) | (hi & !0xffff); // (x1, x3)
-    }
-    pack_q15_portable(&x[split..], tail);
-}
-
-/// [`super::dot_q8_packed`]: one row, through the two-row kernel (as a pair of itself).
-pub(super) fn dot_q8_packed(w: &[u8], xp: &[i32]) -> i32 {
-    dot2(w, w, xp).0
 }
 
 /// [`super::matvec_q8_packed`]: all the pairs of rows in one assembly block when the rows
