@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Builds both boards and measures them. Needs qemu-system-arm and `rustup component add
+# Builds every emulated board and measures it. Needs qemu-system-arm and `rustup component add
 # llvm-tools` (for llvm-size and llvm-nm).
 #
 #   firmware/measure.sh MODEL.mrnn [GEN_ARGS]
 #   firmware/measure.sh CLASSIFIER.mrnn "classify NAME..."
+#   BOARDS="mps2-an505" firmware/measure.sh MODEL.mrnn     # some boards only
 #
 # Per board: code flash (.vector_table + .text + .rodata + .data) and static RAM
 # (.data + .bss + .uninit) from llvm-size; the model partition from the linker symbols;
@@ -60,13 +61,15 @@ session() { # elf machine partition_addr
 }
 
 echo "model: $model ($(stat -c %s "$model") bytes), $command"
-for board in mps2-an386 microbit; do
+for board in ${BOARDS:-mps2-an386 mps2-an505 microbit}; do
     case $board in
-        mps2-an386) target=thumbv7em-none-eabihf; features=mps2-an386; profile=release ;;
-        microbit) target=thumbv6m-none-eabi; features=microbit; profile=release-size ;;
+        mps2-an386) target=thumbv7em-none-eabihf; profile=release ;;
+        mps2-an505) target=thumbv8m.main-none-eabihf; profile=release ;;
+        microbit) target=thumbv6m-none-eabi; profile=release-size ;;
+        *) echo "unknown board $board" >&2; exit 1 ;;
     esac
-    cargo build --profile "$profile" --quiet --target "$target" --no-default-features --features "$features" --bin "$board"
-    elf=target/$target/$profile/$board
+    cargo build --profile "$profile" --quiet --target "$target" --bin firmware
+    elf=target/$target/$profile/firmware
     read -r flash ram < <(sizes "$elf")
     start=$(symbol "$elf" __model_start)
     end=$(symbol "$elf" __model_end)

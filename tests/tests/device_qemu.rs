@@ -1,5 +1,6 @@
-//! The firmware under QEMU, on both boards: names over the emulated UART byte-identical to
-//! the host's, and clear errors for damaged or oversized models. Needs qemu-system-arm:
+//! The firmware under QEMU, on every emulated board (Cortex-M4F, Cortex-M0, Cortex-M33):
+//! names over the emulated UART byte-identical to the host's, and clear errors for damaged
+//! or oversized models. Needs qemu-system-arm:
 //! these tests fail (they do not skip) without it.
 
 use std::path::Path;
@@ -17,6 +18,13 @@ use micrornn_trainer::eval::host_model::{generate_names, HostModel};
 use micrornn_trainer::train::config::TrainConfig;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The boards QEMU emulates.
+const QEMU_BOARDS: [BoardKind; 3] = [
+    BoardKind::Mps2An386,
+    BoardKind::Microbit,
+    BoardKind::Mps2An505,
+];
 
 fn host_names(bytes: &[u8], seed: u64, s: &Settings, prefix: &str, n: usize) -> Vec<String> {
     generate_names(bytes, seed, s, prefix, n).unwrap()
@@ -123,6 +131,15 @@ fn microbit_names_match_the_host() {
 }
 
 #[test]
+fn mps2_an505_names_match_the_host() {
+    parity_on(
+        BoardKind::Mps2An505,
+        rnn(64),
+        "model rnn hidden 64 layers 1 ",
+    );
+}
+
+#[test]
 fn mps2_an386_gru_and_lstm_names_match_the_host() {
     let b = BoardKind::Mps2An386;
     parity_on(b, gru_2_layers(), "model gru hidden 32 layers 2 generate");
@@ -132,6 +149,13 @@ fn mps2_an386_gru_and_lstm_names_match_the_host() {
 #[test]
 fn microbit_gru_and_lstm_names_match_the_host() {
     let b = BoardKind::Microbit;
+    parity_on(b, gru_2_layers(), "model gru hidden 32 layers 2 generate");
+    parity_on(b, lstm(), "model lstm hidden 48 layers 1 generate");
+}
+
+#[test]
+fn mps2_an505_gru_and_lstm_names_match_the_host() {
+    let b = BoardKind::Mps2An505;
     parity_on(b, gru_2_layers(), "model gru hidden 32 layers 2 generate");
     parity_on(b, lstm(), "model lstm hidden 48 layers 1 generate");
 }
@@ -198,6 +222,11 @@ fn microbit_classifies_like_the_host() {
     classify_on(BoardKind::Microbit);
 }
 
+#[test]
+fn mps2_an505_classifies_like_the_host() {
+    classify_on(BoardKind::Mps2An505);
+}
+
 /// Boots with `partition` bytes as the model and checks the boot banner and `gen` both
 /// carry `reason`.
 fn refuses(board: BoardKind, partition: &[u8], reason: &str) {
@@ -229,7 +258,7 @@ fn damaged_and_oversized_partitions_get_err_at_boot_and_on_gen() {
     let data = small_names(dir.path(), 1500, 43);
     let (paths, _) = train_tiny(dir.path(), "m", &data, tiny_config(2, 2, 1));
     let good = std::fs::read(&paths.out).unwrap();
-    for board in [BoardKind::Mps2An386, BoardKind::Microbit] {
+    for board in QEMU_BOARDS {
         let mut magic = good.clone();
         magic[0] = b'X';
         refuses(board, &magic, "bad magic");

@@ -1,7 +1,8 @@
 //! The boards the firmware runs on: where the model partition is and what fits.
 //!
 //! These numbers mirror `firmware/memory/*.x` (the partition) and the buffer sizes in
-//! the firmware's board files (the capacity).
+//! the firmware's board files (the capacity); `tests/tests/board_facts.rs` boots each
+//! emulated board and checks them against what its `info` reports.
 
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
@@ -21,6 +22,9 @@ pub enum BoardKind {
     /// QEMU `microbit`: nRF51822 Cortex-M0, 16 KB RAM, 256 KB flash.
     #[value(name = "microbit")]
     Microbit,
+    /// QEMU `mps2-an505`: Cortex-M33 with the DSP extension, CMSDK UART0.
+    #[value(name = "mps2-an505")]
+    Mps2An505,
 }
 
 /// Facts about a board.
@@ -68,6 +72,16 @@ impl BoardKind {
                 partition_len: 0x0003_0000,
                 arena_words: 256,
                 logits_len: 96,
+            },
+            BoardKind::Mps2An505 => BoardSpec {
+                name: "mps2-an505",
+                target: "thumbv8m.main-none-eabihf",
+                machine: "mps2-an505",
+                profile: "release",
+                partition_addr: 0x0020_0000,
+                partition_len: 0x0010_0000,
+                arena_words: 6656,
+                logits_len: 1024,
             },
         }
     }

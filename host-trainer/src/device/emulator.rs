@@ -16,13 +16,16 @@ pub fn firmware_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware")
 }
 
+/// The firmware's binary: one program for every board, the build target picks the board.
+pub const FIRMWARE_BIN: &str = "firmware";
+
 /// Where `build_firmware` puts a board's ELF.
 pub fn firmware_elf(spec: &BoardSpec) -> PathBuf {
     firmware_dir()
         .join("target")
         .join(spec.target)
         .join(spec.profile)
-        .join(spec.name)
+        .join(FIRMWARE_BIN)
 }
 
 /// Builds (or finds up to date) the firmware for `spec` and returns its ELF.
@@ -45,9 +48,8 @@ pub fn build_firmware(spec: &BoardSpec) -> Result<PathBuf> {
             "--target",
             spec.target,
             "--bin",
-            spec.name,
+            FIRMWARE_BIN,
         ])
-        .args(["--no-default-features", "--features", spec.name])
         .env("CARGO_TARGET_DIR", dir.join("target"))
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
