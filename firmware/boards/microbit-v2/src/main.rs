@@ -11,11 +11,11 @@ mod ticks;
 
 use embassy_nrf::config::{Config, HfclkSource};
 use embassy_nrf::nvmc::Nvmc;
-use micrornn::cell::{arena_words, MAX_LAYERS};
-use micrornn::format::CellKind;
+use micrornn::cell::MAX_LAYERS;
 use micrornn::model::MAX_HIDDEN;
 use micrornn::session::{BoardInfo, Buffers, Session};
 use micrornn::store::{ModelStore, Partition};
+use micrornn::{arena_words, CellKind};
 
 /// Board name, as `info` shows it and `--board` takes it.
 const NAME: &str = "microbit-v2";

@@ -13,11 +13,11 @@ use embassy_stm32::flash::Flash;
 use embassy_stm32::rcc::{
     AHBPrescaler, APBPrescaler, Pll, PllMul, PllPDiv, PllPreDiv, PllSource, Sysclk,
 };
-use micrornn::cell::{arena_words, MAX_LAYERS};
-use micrornn::format::CellKind;
+use micrornn::cell::MAX_LAYERS;
 use micrornn::model::MAX_HIDDEN;
 use micrornn::session::{BoardInfo, Buffers, Session};
 use micrornn::store::{ModelStore, Partition};
+use micrornn::{arena_words, CellKind};
 
 /// Board name, as `info` shows it and `--board` takes it.
 const NAME: &str = "nucleo-f411re";
