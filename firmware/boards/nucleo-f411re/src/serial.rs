@@ -23,7 +23,8 @@ pub struct Serial {
     tx_len: usize,
 }
 
-/// A receive error: bytes were lost (overrun) or garbled (framing, noise, parity).
+/// An error of the driver's (its blocking reads and writes report none today: a lost or
+/// garbled byte shows up as a bad line or a chunk that fails its CRC).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LineError;
 
@@ -35,7 +36,7 @@ impl embedded_io::Error for LineError {
 
 impl Serial {
     /// Starts USART2 at 115200 baud 8N1 with the given ring buffers, or `None` if the
-    /// clock cannot give that rate (it can: the session's clock setup is fixed).
+    /// clock cannot give that rate (it can: `main` runs USART2's bus at 50 MHz).
     pub fn new(
         usart: Peri<'static, USART2>,
         tx_pin: Peri<'static, PA2>,
