@@ -32,7 +32,8 @@
 //! ```
 //!
 //! A classifier (a model trained with `--task classify`) answers with [`classify`]
-//! instead. `shared/examples/` holds the same steps as a `no_std` Cortex-M program.
+//! instead. `examples/embedded_name.rs` has the same steps as a `no_std` Cortex-M program
+//! (the model in flash with `include_bytes!`), to copy into a firmware.
 //!
 //! # What is here
 //!
