@@ -1,0 +1,25 @@
+//! micrornn on a board whose serial line is its own USB port (USB CDC-ACM) and whose model
+//! partition is flash the CPU reads in place (XIP): the Raspberry Pi Pico and Pico 2.
+//! Chip-independent; a board crate supplies the USB driver, the flash driver, a reset, and
+//! runs [`usb::run`] on an interrupt executor.
+//!
+//! - [`usb`]: the USB device (one CDC-ACM port) and the task that moves bytes between it and
+//!   two pipes, and watches DTR (a terminal opening the port);
+//! - [`serial`]: the session's end of the pipes, `embedded_io` `Read`, `ReadReady`, `Write`;
+//!   writes give up when nobody is reading;
+//! - [`partition`]: the model partition, a window of the flash (`micrornn::store::Partition`);
+//! - [`device`]: the session's `Board`: ticks, reset, stack figures;
+//! - [`serve`]: the main loop: banner when a terminal opens the port, then the session.
+//!
+//! No allocator and no `alloc`: buffers are statics the board hands over.
+#![no_std]
+#![deny(missing_docs)]
+
+pub mod device;
+pub mod partition;
+pub mod serial;
+pub mod serve;
+pub mod usb;
+
+/// Firmware name and version, as `info` shows it.
+pub const FIRMWARE: &str = concat!("micrornn-firmware ", env!("CARGO_PKG_VERSION"));
