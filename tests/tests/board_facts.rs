@@ -82,7 +82,7 @@ fn selftest(spec: &BoardSpec, input: &[u8]) -> (Vec<String>, bool) {
     let mut qemu = Command::new("qemu-system-arm")
         .args([
             "-machine",
-            spec.machine,
+            spec.qemu_machine().expect("a QEMU board"),
             "-display",
             "none",
             "-monitor",

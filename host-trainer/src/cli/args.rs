@@ -28,7 +28,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// Give the label and its probability for each name (classifiers).
     Classify(ClassifyArgs),
-    /// Quantize a float checkpoint to an int8 model file.
+    /// Quantize a float checkpoint to an int8 model file, or write a model as a flash file
+    /// for a board's partition (UF2, HEX or bin).
     Export(ExportArgs),
     /// Show a model's configuration, vocabulary, size, RAM need and cost per character.
     Inspect(InspectArgs),
@@ -38,6 +39,11 @@ pub enum Command {
     Bench(BenchArgs),
     /// Talk to a device (or an emulated one) over its serial line.
     Device(DeviceArgs),
+    /// List the serial ports, with their USB descriptions; marks micrornn boards.
+    Ports,
+    /// Build a board's firmware and write the file its owner drags onto the board (.uf2,
+    /// .hex or .bin), optionally with a model, plus the ELF for probe-rs.
+    Firmware(FirmwareArgs),
     /// Boot the firmware in QEMU with a model in its partition.
     Emulate(EmulateArgs),
     /// Train a small model, flash it into an emulated board, print the names it sends back.
@@ -180,6 +186,21 @@ pub struct ClassifyArgs {
 
 /// `micrornn export`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Board files (--board B): the model is placed as the board's model store would leave it
+after an upload (the model in slot A, its commit record, the other slot's record erased),
+so the board serves it at the next start.
+  pico, pico2     --format uf2 (default): drag it onto RPI-RP2 / RP2350 (hold BOOTSEL
+                  while plugging in); the firmware stays.
+  microbit(-v2)   --format hex (default): the MICROBIT drive erases the whole flash before
+                  it writes a .hex, so this file alone leaves no firmware: for drag-and-drop
+                  use `micrornn firmware --board B --model M` (one .hex with both); this one
+                  is for probe-rs (`probe-rs download --chip C --binary-format hex F`).
+  nucleo-f411re   --format bin (default): a .bin has no address and the NODE drive writes
+                  a .bin at the start of flash (over the firmware): for drag-and-drop use
+                  `micrornn firmware --board nucleo-f411re --model M` (one .bin with both);
+                  this one goes at the partition address with a probe
+                  (`probe-rs download --chip C --binary-format bin --base-address A F`).")]
 pub struct ExportArgs {
     /// Float checkpoint to quantize (.ckpt), or a model file (.mrnn) to package for a board.
     #[arg(long)]
@@ -188,13 +209,15 @@ pub struct ExportArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Board whose model partition the output is for: checks that the model fits and
-    /// places a hex file at the partition's address.
+    /// writes it as a flash file for the partition (see --format).
     #[arg(long, value_enum)]
     pub board: Option<BoardKind>,
-    /// Output format: `mrnn` (the model file), `bin` (raw bytes for the partition; the same
-    /// bytes), or `hex` (Intel HEX at the partition address; needs --board).
-    #[arg(long, value_enum, default_value = "mrnn")]
-    pub format: ExportFormat,
+    /// Output format: `mrnn` (the model file; the default without --board), or a flash
+    /// file for --board's partition: `uf2` (the Picos' default), `hex` (Intel HEX; the
+    /// micro:bits' default) or `bin` (raw bytes from the partition's address; the
+    /// Nucleo's default).
+    #[arg(long, value_enum)]
+    pub format: Option<ExportFormat>,
 }
 
 /// What `export` writes.
@@ -202,18 +225,35 @@ pub struct ExportArgs {
 pub enum ExportFormat {
     /// The model file.
     Mrnn,
-    /// Raw bytes to write at the board's partition address (identical to the model file).
-    Bin,
-    /// Intel HEX with the board's partition address.
+    /// UF2 blocks for the partition (pico, pico2).
+    Uf2,
+    /// Intel HEX at the partition's address.
     Hex,
+    /// Raw bytes to write at the partition's address.
+    Bin,
+}
+
+/// `micrornn firmware`.
+#[derive(Debug, Args)]
+pub struct FirmwareArgs {
+    /// Board to build for.
+    #[arg(long, value_enum)]
+    pub board: BoardKind,
+    /// Folder for the files (created if missing).
+    #[arg(long, default_value = ".")]
+    pub out: PathBuf,
+    /// Model (.mrnn) to put in the same file as the firmware, in the board's partition.
+    #[arg(long, value_name = "M.mrnn")]
+    pub model: Option<PathBuf>,
 }
 
 /// `micrornn device`.
 #[derive(Debug, Args)]
 pub struct DeviceArgs {
-    /// Serial device (e.g. /dev/ttyACM0) or `tcp:HOST:PORT` (an emulated board).
+    /// Serial device (e.g. /dev/ttyACM0, COM3) or `tcp:HOST:PORT` (an emulated board).
+    /// Without it: the one micrornn board attached (see `micrornn ports`).
     #[arg(long)]
-    pub port: String,
+    pub port: Option<String>,
     /// Seconds to wait for each reply line.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,

@@ -15,6 +15,7 @@ use crate::cli::args::DemoArgs;
 pub fn run(a: DemoArgs) -> Result<()> {
     check_qemu()?;
     let spec = a.board.spec();
+    spec.qemu_machine()?;
     let t0 = Instant::now();
     std::fs::create_dir_all(&a.dir)?;
     let paths = TrainPaths {

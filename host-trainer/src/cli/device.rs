@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Result};
 use micrornn_trainer::device::client::DeviceClient;
+use micrornn_trainer::device::ports;
 
 use crate::cli::args::{DeviceAction, DeviceArgs};
 
@@ -14,7 +15,11 @@ pub fn run(a: DeviceArgs) -> Result<()> {
         bail!("--timeout must be at least 1 second");
     }
     let timeout = Duration::from_secs(a.timeout);
-    let mut dev = DeviceClient::connect(&a.port, timeout)?;
+    let port = match &a.port {
+        Some(p) => p.clone(),
+        None => ports::pick(&ports::list()?)?,
+    };
+    let mut dev = DeviceClient::connect(&port, timeout)?;
     let line = match &a.action {
         DeviceAction::Info => "info".to_string(),
         DeviceAction::Stats => "stats".to_string(),

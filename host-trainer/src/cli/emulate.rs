@@ -8,6 +8,7 @@ use crate::cli::args::EmulateArgs;
 pub fn run(a: EmulateArgs) -> Result<()> {
     check_qemu()?;
     let spec = a.board.spec();
+    spec.qemu_machine()?;
     if let Some(m) = &a.model {
         let bytes = std::fs::read(m).with_context(|| format!("cannot read {}", m.display()))?;
         spec.check_fits(&bytes)

@@ -1,9 +1,10 @@
-//! `micrornn export`.
+//! `micrornn export`: a model file, or a model as a flash file for a board's partition.
 
 use anyhow::{bail, Result};
+use micrornn_trainer::device::boards::{BoardSpec, FlashFormat};
 use micrornn_trainer::eval::host_model::{export_checkpoint, HostModel};
 use micrornn_trainer::export::atomic::write_atomic;
-use micrornn_trainer::export::ihex;
+use micrornn_trainer::export::board_file::{model_file, FileFormat};
 
 use crate::cli::args::{ExportArgs, ExportFormat};
 
@@ -16,29 +17,91 @@ pub fn run(a: ExportArgs) -> Result<()> {
         ),
         HostModel::Quantized { bytes, .. } => (bytes, "int8".to_string()),
     };
-    let spec = a.board.map(|b| b.spec());
-    if let Some(spec) = &spec {
-        spec.check_fits(&bytes)?;
-    }
-    let out = match (a.format, &spec) {
-        (ExportFormat::Mrnn | ExportFormat::Bin, _) => bytes.clone(),
-        (ExportFormat::Hex, Some(spec)) => ihex::encode(spec.partition_addr, &bytes).into_bytes(),
-        (ExportFormat::Hex, None) => {
-            bail!("--format hex needs --board (the hex file carries the partition address)")
+    let Some(spec) = a.board.map(|b| b.spec()) else {
+        if matches!(a.format, Some(f) if f != ExportFormat::Mrnn) {
+            bail!("--format uf2, hex and bin need --board (the file is for its model partition)");
         }
+        write_atomic(&a.out, &bytes)?;
+        println!("wrote {} ({} bytes, {what})", a.out.display(), bytes.len());
+        return Ok(());
     };
-    write_atomic(&a.out, &out)?;
-    match &spec {
-        Some(s) => println!(
-            "wrote {} ({} bytes, {what}; model {} of {} partition bytes at {:#010x} on {})",
+    let format = match a.format {
+        Some(ExportFormat::Mrnn) => None,
+        Some(ExportFormat::Uf2) => Some(FileFormat::Uf2),
+        Some(ExportFormat::Hex) => Some(FileFormat::Hex),
+        Some(ExportFormat::Bin) => Some(FileFormat::Bin),
+        None => Some(FileFormat::native(&spec)),
+    };
+    let Some(format) = format else {
+        spec.check_fits(&bytes)?;
+        write_atomic(&a.out, &bytes)?;
+        println!(
+            "wrote {} ({} bytes, {what}; fits {})",
             a.out.display(),
-            out.len(),
             bytes.len(),
-            s.partition_len,
-            s.partition_addr,
-            s.name
-        ),
-        None => println!("wrote {} ({} bytes, {what})", a.out.display(), out.len()),
-    }
+            spec.name
+        );
+        return Ok(());
+    };
+    let (out, placed) = model_file(&spec, &bytes, format)?;
+    write_atomic(&a.out, &out)?;
+    println!(
+        "wrote {} ({} bytes, {}; model {} bytes, {what}, in slot {} of the {} partition at {:#010x}, {} bytes)",
+        a.out.display(),
+        out.len(),
+        format.extension(),
+        bytes.len(),
+        placed.slot.name(),
+        spec.name,
+        spec.partition_addr,
+        spec.partition_len
+    );
+    print_how(
+        &spec,
+        format,
+        &a.out.display().to_string(),
+        &a.model.display().to_string(),
+    );
     Ok(())
+}
+
+/// How to put the file on the board.
+fn print_how(spec: &BoardSpec, format: FileFormat, file: &str, model: &str) {
+    let Some(flash) = spec.flash_format else {
+        return; // emulated only: `micrornn emulate` takes the model file itself
+    };
+    match (flash, format) {
+        (FlashFormat::Uf2 { drive, .. }, FileFormat::Uf2) => println!(
+            "next: hold BOOTSEL while you plug the {} in; copy {file} onto the {drive} drive; \
+             the board restarts with the model (if the drive stays, unplug and plug it back in)",
+            spec.name
+        ),
+        (FlashFormat::Hex { drive }, FileFormat::Hex) => println!(
+            "note: not for the {drive} drive, which erases the whole flash (the firmware too) \
+             before it writes a .hex; for drag-and-drop: micrornn firmware --board {} --model {model}",
+            spec.name
+        ),
+        (FlashFormat::Bin { drive }, FileFormat::Bin) => println!(
+            "note: not for the {drive} drive: a .bin has no address and the drive writes it at \
+             the start of flash, over the firmware; for drag-and-drop: \
+             micrornn firmware --board {} --model {model}",
+            spec.name
+        ),
+        _ => {}
+    }
+    if let Some(chip) = spec.probe_chip {
+        match format {
+            FileFormat::Uf2 => {}
+            FileFormat::Hex => println!(
+                "with a debug probe: probe-rs download --chip {chip} --binary-format hex {file}"
+            ),
+            FileFormat::Bin => println!(
+                "with a debug probe: probe-rs download --chip {chip} --binary-format bin \
+                 --base-address {:#010x} {file}",
+                spec.partition_addr
+            ),
+        }
+    }
+    let model = if model.ends_with(".mrnn") { model } else { "M.mrnn" };
+    println!("or over the serial line, the firmware running: micrornn device upload {model}");
 }

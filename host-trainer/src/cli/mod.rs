@@ -13,8 +13,10 @@ mod device;
 mod emulate;
 mod eval;
 mod export;
+mod firmware;
 mod generate;
 mod inspect;
+mod ports;
 mod train;
 
 use anyhow::Result;
@@ -32,6 +34,8 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Generate(a) => generate::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Device(a) => device::run(a),
+        Command::Ports => ports::run(),
+        Command::Firmware(a) => firmware::run(a),
         Command::Emulate(a) => emulate::run(a),
         Command::Demo(a) => demo::run(a),
     }

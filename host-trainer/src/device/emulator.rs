@@ -30,6 +30,7 @@ pub fn firmware_elf(spec: &BoardSpec) -> PathBuf {
 
 /// Builds (or finds up to date) the firmware for `spec` and returns its ELF.
 pub fn build_firmware(spec: &BoardSpec) -> Result<PathBuf> {
+    spec.qemu_machine()?;
     let dir = firmware_dir();
     if !dir.join("Cargo.toml").exists() {
         bail!(
@@ -74,7 +75,7 @@ pub fn qemu_command(
     let mut cmd = Command::new("qemu-system-arm");
     cmd.args([
         "-machine",
-        spec.machine,
+        spec.machine.unwrap_or_default(),
         "-nographic",
         "-monitor",
         "none",
@@ -127,6 +128,7 @@ impl Emulator {
         model: Option<&Path>,
         icount: bool,
     ) -> Result<Emulator> {
+        spec.qemu_machine()?;
         check_qemu()?;
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let serial = format!("tcp:127.0.0.1:{port},server=on,wait=on");

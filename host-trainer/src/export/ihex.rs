@@ -1,20 +1,40 @@
-//! Intel HEX: the text format flashers (probe-rs, pyOCD, QEMU's loader) read.
+//! Intel HEX: the text format flashers (probe-rs, pyOCD, QEMU's loader) and the micro:bit's
+//! drive read.
 
 use std::fmt::Write;
 
-/// Encodes `data` to be placed at `addr`: extended linear address records (type 04)
-/// whenever the upper 16 bits change, 16-byte data records (type 00), and the end
-/// record (type 01). Lines end with `\n`.
-pub fn encode(addr: u32, data: &[u8]) -> String {
+use anyhow::Result;
+
+use super::image::Image;
+
+/// Encodes `data` to be placed at `addr` (see [`encode_image`]); refuses data that runs
+/// past the 32-bit address space.
+pub fn encode(addr: u32, data: &[u8]) -> Result<String> {
+    let mut image = Image::new();
+    image.add(addr, data)?;
+    Ok(encode_image(&image))
+}
+
+/// Encodes every segment of `image`: an extended linear address record (type 04)
+/// whenever the upper 16 bits of the address change, data records (type 00) of up to 16
+/// bytes that never cross a 64 KiB boundary, and the end record (type 01). Lines end
+/// with `\n`.
+pub fn encode_image(image: &Image) -> String {
     let mut out = String::new();
     let mut upper = None;
-    for (i, chunk) in data.chunks(16).enumerate() {
-        let a = addr.wrapping_add((i * 16) as u32);
-        if upper != Some(a >> 16) {
-            upper = Some(a >> 16);
-            record(&mut out, 0, 0x04, &((a >> 16) as u16).to_be_bytes());
+    for (addr, data) in image.segments() {
+        let mut at = 0usize;
+        while at < data.len() {
+            let a = addr.wrapping_add(at as u32);
+            if upper != Some(a >> 16) {
+                upper = Some(a >> 16);
+                record(&mut out, 0, 0x04, &((a >> 16) as u16).to_be_bytes());
+            }
+            let to_boundary = 0x1_0000 - (a & 0xffff) as usize;
+            let n = 16.min(data.len() - at).min(to_boundary);
+            record(&mut out, (a & 0xffff) as u16, 0x00, &data[at..at + n]);
+            at += n;
         }
-        record(&mut out, (a & 0xffff) as u16, 0x00, chunk);
     }
     record(&mut out, 0, 0x01, &[]);
     out
@@ -39,7 +59,7 @@ mod tests {
 
     #[test]
     fn golden_records() {
-        let hex = encode(0x0001_0000, b"MRNN\x01\x00");
+        let hex = encode(0x0001_0000, b"MRNN\x01\x00").unwrap();
         assert_eq!(
             hex,
             ":020000040001F9\n:060000004D524E4E0100BE\n:00000001FF\n"
@@ -48,7 +68,7 @@ mod tests {
 
     #[test]
     fn crossing_64k_starts_a_new_segment() {
-        let hex = encode(0x0000_fff0, &[0u8; 32]);
+        let hex = encode(0x0000_fff0, &[0u8; 32]).unwrap();
         let lines: Vec<&str> = hex.lines().collect();
         assert_eq!(lines[0], ":020000040000FA");
         assert!(lines[1].starts_with(":10FFF000"));
