@@ -136,7 +136,7 @@ fn every_cell_layer_count_embedding_and_task_round_trips() {
                     let ctx = format!("{cell:?} {layers} layers, embed {embed}, {task:?}");
                     assert_eq!(m.cell(), cell, "{ctx}");
                     assert_eq!((m.layer_count(), m.task()), (layers, task), "{ctx}");
-                    assert_eq!(m.config.embed as usize, embed, "{ctx}");
+                    assert_eq!(m.config().embed as usize, embed, "{ctx}");
                     assert_eq!(m.outputs(), o, "{ctx}");
                     assert_eq!(m.labels().collect::<Vec<_>>(), names, "{ctx}");
                     assert_eq!(m.vocab.chars(), CHARS);

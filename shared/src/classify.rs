@@ -59,6 +59,11 @@ pub fn classify<N: Net + ?Sized>(
     if name.is_empty() {
         return Err(Error::BadSetting { what: "empty name" });
     }
+    if vocab.tokens() > net.inputs() {
+        return Err(Error::BadVocab {
+            reason: "it has more tokens than the network reads",
+        });
+    }
     for c in name.chars() {
         vocab.token(c)?;
     }

@@ -275,7 +275,7 @@ pub fn file_len(bytes: &[u8]) -> Option<usize> {
         return None;
     }
     let body_len = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
-    Some(HEADER_LEN + body_len + TRAILER_LEN)
+    body_len.checked_add(HEADER_LEN + TRAILER_LEN)
 }
 
 #[cfg(test)]

@@ -28,6 +28,11 @@ pub fn generate<N: Net + ?Sized>(
     if v != vocab.tokens() {
         return Err(Error::WrongTask(crate::format::Task::Classify)); // no next-token outputs
     }
+    if vocab.tokens() > net.inputs() {
+        return Err(Error::BadVocab {
+            reason: "it has more tokens than the network reads",
+        });
+    }
     if logits.len() < v {
         return Err(Error::BufferTooSmall {
             what: "logits buffer",

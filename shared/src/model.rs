@@ -46,10 +46,13 @@ pub struct Layer<'a> {
 }
 
 /// A model whose every byte has been checked; the weights are borrowed, not copied.
+///
+/// Made by [`Model::load`] (or [`Model::load_without_crc`]) only, and read-only after:
+/// everything that runs it can rely on its shapes.
 #[derive(Clone, Copy, Debug)]
 pub struct Model<'a> {
     /// Hyper-parameters.
-    pub config: Config,
+    config: Config,
     /// The vocabulary.
     pub vocab: Vocab<'a>,
     /// Label names separated by `\n` (classification), empty (generation).
@@ -57,7 +60,7 @@ pub struct Model<'a> {
     /// The recurrent layers, bottom first; `layers[config.layers..]` are empty.
     layers: [Layer<'a>; MAX_LAYERS],
     /// (O, H) output weights, one row per output; bias = output bias.
-    pub w_out: QTensor<'a>,
+    w_out: QTensor<'a>,
 }
 
 impl<'a> Model<'a> {
@@ -136,6 +139,11 @@ impl<'a> Model<'a> {
         })
     }
 
+    /// The hyper-parameters: cell, task, layers, hidden size, embedding, vocabulary size.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// The recurrent cell of every layer.
     pub fn cell(&self) -> CellKind {
         self.config.cell
@@ -161,14 +169,22 @@ impl<'a> Model<'a> {
         self.config.layers as usize
     }
 
-    /// The recurrent layers, bottom first.
+    /// The recurrent layers' tensors, bottom first.
+    #[doc(hidden)]
     pub fn layers(&self) -> &[Layer<'a>] {
-        &self.layers[..self.layer_count()]
+        self.layers.get(..self.layer_count()).unwrap_or_default()
     }
 
     /// Layer `l`'s tensors (empty ones past the last layer).
+    #[doc(hidden)]
     pub fn layer(&self, l: usize) -> &Layer<'a> {
         &self.layers[l.min(MAX_LAYERS - 1)]
+    }
+
+    /// The output layer's tensor: (O, H) weights with the output bias.
+    #[doc(hidden)]
+    pub fn w_out(&self) -> &QTensor<'a> {
+        &self.w_out
     }
 
     /// Outputs `O`: the vocabulary size (generation) or the number of labels.

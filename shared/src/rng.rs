@@ -41,16 +41,27 @@ impl Rng {
         result
     }
 
-    /// A number in `0..n` (n > 0), by the multiply-shift method.
+    /// A number in `0..n`, by the multiply-shift method, for `n` from 1 to 2^32: a larger
+    /// `n` is taken as 2^32, and `n` = 0 gives 0.
     pub fn below(&mut self, n: u64) -> u64 {
-        debug_assert!(n > 0 && n <= 1 << 32);
-        (self.next_u32() as u64 * n) >> 32
+        (self.next_u32() as u64 * n.min(1 << 32)) >> 32
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn below_is_in_range_for_every_n() {
+        let mut rng = Rng::new(5);
+        for n in [1, 2, 3, 1000, u32::MAX as u64, 1 << 32] {
+            assert!((0..1000).all(|_| rng.below(n) < n), "{n}");
+        }
+        // n = 0 gives 0; n above 2^32 is taken as 2^32.
+        assert_eq!(rng.below(0), 0);
+        assert!((0..1000).all(|_| rng.below(u64::MAX) < 1 << 32));
+    }
 
     #[test]
     fn same_seed_same_stream_and_seeds_differ() {

@@ -373,7 +373,7 @@ impl<'w, P: Partition> Session<'w, P> {
 
     fn model_line<IO: Write>(&self, io: &mut IO, m: &Model<'_>) {
         let mut l = Line::new();
-        let c = &m.config;
+        let c = m.config();
         let names = [
             ["rnn", "gru", "lstm"][c.cell as usize],
             ["generate", "classify"][c.task as usize],

@@ -36,12 +36,20 @@ impl<'a> QTensor<'a> {
     }
 
     /// Row `r`'s int8 weights (as raw bytes; each is an `i8`).
+    ///
+    /// # Panics
+    ///
+    /// If `r` is not below `rows` (as do the other row accessors).
     #[inline]
     pub fn row(&self, r: usize) -> &'a [u8] {
         &self.weights[r * self.cols..(r + 1) * self.cols]
     }
 
     /// Row `r`'s int8 weight at column `c`.
+    ///
+    /// # Panics
+    ///
+    /// If `r` is not below `rows` or `c` not below `cols`.
     #[inline]
     pub fn weight(&self, r: usize, c: usize) -> i8 {
         self.weights[r * self.cols + c] as i8

@@ -123,7 +123,7 @@ fn tiny_model_golden_bytes() {
     assert_eq!(m.layer(0).w_x.weight(1, 1), -20); // byte 236
     assert_eq!(m.layer(0).w_x.weight(2, 1), -127); // byte 129
     assert_eq!(m.layer(0).w_h.bias_q16(1), -32768);
-    assert_eq!(m.w_out.scale(3), 0.125);
+    assert_eq!(m.w_out().scale(3), 0.125);
     assert_eq!(m.param_count(), 8 + 4 + 2 + 8 + 4);
 }
 
@@ -399,7 +399,7 @@ fn load_without_crc_accepts_a_wrong_crc_field() {
         let good = Model::load(TINY_GOLDEN).unwrap();
         assert_eq!(m.vocab.chars(), "ab");
         assert_eq!(m.param_count(), good.param_count());
-        assert_eq!(m.w_out.weight(3, 1), good.w_out.weight(3, 1));
+        assert_eq!(m.w_out().weight(3, 1), good.w_out().weight(3, 1));
     }
 }
 

@@ -364,3 +364,36 @@ fn same_tokens_when_the_draw_lands_on_a_boundary() {
         }
     }
 }
+
+#[test]
+fn any_settings_and_logits_give_an_allowed_token_or_none_never_a_panic() {
+    // Settings straight from a caller, unvalidated, and logits of any value.
+    let mut rng = Rng::new(77);
+    for round in 0..20_000 {
+        let any = |rng: &mut Rng, small: u32| match rng.below(3) {
+            0 => rng.next_u32(),
+            1 => rng.next_u32() % small,
+            _ => [0, 1, u32::MAX][rng.below(3) as usize],
+        };
+        let s = Settings {
+            temperature_milli: any(&mut rng, 3000),
+            top_k: any(&mut rng, 40) as u16,
+            min_p_milli: any(&mut rng, 1200),
+            max_len: any(&mut rng, 30) as u16,
+        };
+        let n = rng.below(70) as usize;
+        let mut logits: Vec<i32> = (0..n)
+            .map(|_| match rng.below(4) {
+                0 => rng.next_u32() as i32,
+                1 => [i32::MIN, i32::MAX, 0][rng.below(3) as usize],
+                _ => (rng.next_u32() % (40 * Q as u32)) as i32 - 20 * Q,
+            })
+            .collect();
+        let mask = rng.next_u32() as u64 | (rng.next_u32() as u64) << 32;
+        let allowed = |i: usize| round % 5 == 0 || mask >> (i % 64) & 1 == 1;
+        match sample(&mut logits, allowed, &s, &mut rng) {
+            Some(t) => assert!((t as usize) < n && allowed(t as usize), "{s:?}"),
+            None => assert!((0..n).all(|i| !allowed(i)), "{s:?}"),
+        }
+    }
+}

@@ -20,7 +20,7 @@ pub fn run(a: InspectArgs) -> Result<()> {
         }
     };
     let m = Model::load(bytes)?;
-    let c = m.config;
+    let c = *m.config();
     let labels: Vec<&str> = m.labels().collect();
     let info = json!({
         "file": a.model.display().to_string(),

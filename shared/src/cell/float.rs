@@ -50,18 +50,29 @@ impl<'n> NetF<'n> {
         Ok(net)
     }
 
-    /// Layer `l`'s state `h`.
+    /// Layer `l`'s state `h` (empty past the last layer).
     pub fn hidden_state(&self, l: usize) -> &[f32] {
+        if l >= self.w.n_layers {
+            return &[];
+        }
         &self.arena[l * self.w.hidden..(l + 1) * self.w.hidden]
     }
 
     /// Writes the `O` float outputs of the top layer's `h` to `out`.
+    ///
+    /// # Panics
+    ///
+    /// If `out` is shorter than `O` ([`Net::outputs`]).
     pub fn output_f32(&self, out: &mut [f32]) {
         let top = self.hidden_state(self.w.n_layers - 1);
         affine(self.w.w_out, self.w.b_out, top, &mut out[..self.w.outputs]);
     }
 
     /// [`Net::feed`] then [`NetF::output_f32`].
+    ///
+    /// # Panics
+    ///
+    /// As [`Net::feed`] and [`NetF::output_f32`].
     pub fn step_f32(&mut self, token: u16, out: &mut [f32]) {
         self.feed(token);
         self.output_f32(out);
@@ -79,6 +90,10 @@ fn affine(w: &[f32], b: &[f32], x: &[f32], out: &mut [f32]) {
 impl Net for NetF<'_> {
     fn outputs(&self) -> usize {
         self.w.outputs
+    }
+
+    fn inputs(&self) -> usize {
+        self.w.vocab
     }
 
     fn reset(&mut self) {

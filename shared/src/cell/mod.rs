@@ -28,13 +28,31 @@ pub use weights::{FloatLayer, FloatWeights, MAX_LAYERS};
 pub trait Net {
     /// Number of outputs (the length [`Net::output`] writes).
     fn outputs(&self) -> usize;
+    /// Number of tokens [`Net::feed`] accepts (its model's vocabulary size), so that
+    /// [`crate::generate`] and [`crate::classify`] refuse a vocabulary that does not fit
+    /// instead of feeding it. The default, no limit, is for wrappers of a network.
+    fn inputs(&self) -> usize {
+        usize::MAX
+    }
     /// Sets every state to zero, as at the start of a sequence.
     fn reset(&mut self);
-    /// Feeds `token` (< the vocabulary size): advances every layer, not the output layer.
+    /// Feeds `token`: advances every layer, not the output layer.
+    ///
+    /// # Panics
+    ///
+    /// If `token` is not below [`Net::inputs`].
     fn feed(&mut self, token: u16);
     /// Writes the `outputs()` Q16 outputs of the top layer's state to `out`.
+    ///
+    /// # Panics
+    ///
+    /// If `out` is shorter than [`Net::outputs`].
     fn output(&mut self, out: &mut [i32]);
     /// [`Net::feed`] then [`Net::output`].
+    ///
+    /// # Panics
+    ///
+    /// As [`Net::feed`] and [`Net::output`].
     fn step(&mut self, token: u16, out: &mut [i32]) {
         self.feed(token);
         self.output(out);

@@ -91,7 +91,7 @@ impl Reference {
     fn output(&self, m: &Model<'_>, out: &mut [i32]) {
         let top = &self.h[m.layer_count() - 1][..m.hidden()];
         for (k, o) in out[..m.outputs()].iter_mut().enumerate() {
-            *o = row_q16(&m.w_out, k, top, 0);
+            *o = row_q16(m.w_out(), k, top, 0);
         }
     }
 }

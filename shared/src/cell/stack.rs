@@ -117,25 +117,33 @@ impl<'n> NetQ<'n> {
         Ok(net)
     }
 
-    /// Layer `l`'s state, packed.
+    /// Layer `l`'s state, packed (empty past the last layer).
     fn state(&self, l: usize) -> &[i32] {
+        if l >= self.model.layer_count() {
+            return &[];
+        }
         let p = packed_len(self.model.hidden());
         let at = (2 * l + (self.current >> l & 1) as usize) * p;
         &self.arena[at..at + p]
     }
 
-    /// Layer `l`'s state `h` (Q15), unit `i`.
+    /// Layer `l`'s state `h` (Q15), unit `i`; 0 past the last layer or unit.
     pub fn hidden_state(&self, l: usize, i: usize) -> i16 {
-        packed_get(self.state(l), self.model.hidden(), i)
-    }
-
-    /// Layer `l`'s cell state `c` (Q16), unit `i`; 0 for cells without one.
-    pub fn cell_state(&self, l: usize, i: usize) -> i32 {
-        let m = self.model;
-        if m.cell() != CellKind::Lstm {
+        let h = self.model.hidden();
+        if i >= h {
             return 0;
         }
+        packed_get(self.state(l), h, i)
+    }
+
+    /// Layer `l`'s cell state `c` (Q16), unit `i`; 0 for cells without one, and past the
+    /// last layer or unit.
+    pub fn cell_state(&self, l: usize, i: usize) -> i32 {
+        let m = self.model;
         let (h, l_count) = (m.hidden(), m.layer_count());
+        if m.cell() != CellKind::Lstm || l >= l_count || i >= h {
+            return 0;
+        }
         self.arena[2 * l_count * packed_len(h) + l * h + lane_of(i, h)]
     }
 
@@ -148,6 +156,10 @@ impl<'n> NetQ<'n> {
 impl Net for NetQ<'_> {
     fn outputs(&self) -> usize {
         self.model.outputs()
+    }
+
+    fn inputs(&self) -> usize {
+        self.model.layer(0).w_x.rows
     }
 
     fn reset(&mut self) {
@@ -214,7 +226,7 @@ impl Net for NetQ<'_> {
         let m = self.model;
         let top = self.state(m.layer_count() - 1);
         rows(
-            &m.w_out,
+            m.w_out(),
             0,
             top,
             &mut out[..m.outputs()],
@@ -304,5 +316,42 @@ mod tests {
             usize::MAX
         );
         assert_eq!(arena_words(CellKind::Rnn, 0, 0), 0);
+    }
+
+    #[test]
+    fn questions_out_of_range_get_zero_or_an_error_never_a_panic() {
+        let shape = Shape {
+            cell: CellKind::Lstm,
+            task: Task::Generate,
+            layers: 2,
+            vocab: 4,
+            hidden: 5,
+            labels: 0,
+        };
+        let (mut data, mut rng) = ([0u8; 4000], Rng::new(3));
+        let m = random_model(&mut data, shape, 0, false, &mut rng);
+        let (mut arena, mut logits) = ([0i32; 200], [0i32; 16]);
+        let mut net = NetQ::new(&m, &mut arena).unwrap();
+        net.step(crate::vocab::START, &mut logits);
+        assert!((0..5).any(|i| net.hidden_state(1, i) != 0 && net.cell_state(1, i) != 0));
+        for (l, i) in [(2, 0), (0, 5), (9, 99), (usize::MAX, usize::MAX)] {
+            assert_eq!((net.hidden_state(l, i), net.cell_state(l, i)), (0, 0));
+        }
+        // A vocabulary of another model, with tokens this network has no input for.
+        assert_eq!(net.inputs(), 4);
+        let other = crate::Vocab::new("abcdefgh").unwrap();
+        let e = crate::classify(&mut net, &other, "h", &mut logits).unwrap_err();
+        assert!(matches!(e, Error::BadVocab { .. }), "{e:?}");
+        let settings = crate::Settings::default();
+        let e = crate::generate(
+            &mut net,
+            &other,
+            &settings,
+            "h",
+            &mut rng,
+            &mut logits,
+            |_| {},
+        );
+        assert!(e.is_err());
     }
 }
