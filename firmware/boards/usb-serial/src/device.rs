@@ -6,13 +6,17 @@
 //! `_stack_start` (the top of RAM), is filled with `STACK_PAINT_VALUE`; the deepest word
 //! that no longer holds it marks the peak.
 
-use embassy_time::{Instant, TICK_HZ};
+use embassy_time::{Duration, Instant, TICK_HZ};
 
 extern "C" {
     static _ram_start: u32;
     static _stack_end: u32;
     static _stack_start: u32;
 }
+
+/// Time between the `reset` command's reply leaving the session and the reset: the host
+/// collects a waiting packet within a few milliseconds (a 1 ms frame per transaction).
+pub const RESET_GRACE: Duration = Duration::from_millis(50);
 
 /// The board, as the session sees it.
 #[derive(Debug)]
@@ -46,7 +50,10 @@ impl micrornn::session::Board for Device {
     fn static_ram(&self) -> usize {
         stack_end() - core::ptr::addr_of!(_ram_start) as usize
     }
+    /// Gives the USB port [`RESET_GRACE`] to hand the last reply (the session's `ok`,
+    /// flushed) to the host before the chip restarts.
     fn reset(&self) {
+        embassy_time::block_for(RESET_GRACE);
         (self.reset)()
     }
 }

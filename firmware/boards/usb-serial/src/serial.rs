@@ -92,7 +92,7 @@ impl embedded_io::Write for Serial {
         Ok(buf.len())
     }
 
-    /// Waits until the host has taken every queued byte (or is given up).
+    /// Waits until every queued byte is handed to the USB port (or the host is given up).
     fn flush(&mut self) -> Result<(), Infallible> {
         let start = Instant::now();
         while reader() && !TX.is_empty() {
