@@ -54,7 +54,10 @@ fn memory(blocks: &[Block], fam: u32) -> BTreeMap<u32, u8> {
     let mut m = BTreeMap::new();
     for b in blocks.iter().filter(|b| b.family == fam) {
         for (i, &v) in b.data[..b.payload_size as usize].iter().enumerate() {
-            assert!(m.insert(b.target + i as u32, v).is_none(), "a byte written twice");
+            assert!(
+                m.insert(b.target + i as u32, v).is_none(),
+                "a byte written twice"
+            );
         }
     }
     m
@@ -69,7 +72,9 @@ fn image(parts: &[(u32, Vec<u8>)]) -> Image {
 }
 
 fn pattern(n: usize, seed: u8) -> Vec<u8> {
-    (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
 }
 
 #[test]
@@ -93,7 +98,10 @@ fn blocks_follow_the_specification_and_hold_the_image() {
         assert_eq!(b.target % 256, 0, "page-aligned target");
         assert_eq!(b.block_no, i as u32, "blocks numbered in order from 0");
         assert_eq!(b.num_blocks, 21, "every block carries the total");
-        assert!(b.data[256..].iter().all(|&x| x == 0), "unused data bytes are zero");
+        assert!(
+            b.data[256..].iter().all(|&x| x == 0),
+            "unused data bytes are zero"
+        );
     }
     let mem = memory(&blocks, family::RP2040);
     for (i, &v) in model.iter().enumerate() {
@@ -132,7 +140,11 @@ fn rp2040_files_cover_whole_sectors_numbered_from_multiples_of_16() {
     );
     for (start, bs) in &sectors {
         assert_eq!(bs.len(), 16, "sector {start:#x} is whole");
-        assert_eq!(bs[0].block_no % 16, 0, "sector {start:#x} starts a group of 16");
+        assert_eq!(
+            bs[0].block_no % 16,
+            0,
+            "sector {start:#x} starts a group of 16"
+        );
         for (i, b) in bs.iter().enumerate() {
             assert_eq!(b.target, start + 256 * i as u32);
             assert_eq!(b.block_no, bs[0].block_no + i as u32);
@@ -176,7 +188,10 @@ fn used_flash(blocks: &[Block]) -> BTreeMap<u32, u8> {
 
 #[test]
 fn the_rp2040_boot_rom_writes_exactly_the_image_in_any_block_order() {
-    let im = image(&[(0x1008_0000, pattern(9000, 5)), (0x1013_FFE8, pattern(24, 7))]);
+    let im = image(&[
+        (0x1008_0000, pattern(9000, 5)),
+        (0x1013_FFE8, pattern(24, 7)),
+    ]);
     let opts = Options {
         family: family::RP2040,
         sector: Some(4096),
@@ -242,7 +257,11 @@ fn rp2350_firmware_files_start_with_picotools_e10_block() {
     let blocks = read(&encode(&im, &opts).unwrap());
     assert_eq!(blocks.len(), 17);
     let e10 = &blocks[0];
-    assert_eq!(e10.flags, 0x0000_2000 | 0x0000_8000, "family ID and extension tags");
+    assert_eq!(
+        e10.flags,
+        0x0000_2000 | 0x0000_8000,
+        "family ID and extension tags"
+    );
     assert_eq!(e10.family, 0xE48B_FF57, "absolute family");
     assert_eq!(e10.target, 0x100F_FF00);
     assert_eq!((e10.block_no, e10.num_blocks), (0, 2));

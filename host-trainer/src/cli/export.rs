@@ -102,6 +102,10 @@ fn print_how(spec: &BoardSpec, format: FileFormat, file: &str, model: &str) {
             ),
         }
     }
-    let model = if model.ends_with(".mrnn") { model } else { "M.mrnn" };
+    let model = if model.ends_with(".mrnn") {
+        model
+    } else {
+        "M.mrnn"
+    };
     println!("or over the serial line, the firmware running: micrornn device upload {model}");
 }

@@ -13,8 +13,7 @@ pub fn run(a: FirmwareArgs) -> Result<()> {
     let spec = a.board.spec();
     let model = match &a.model {
         Some(m) => {
-            let bytes =
-                std::fs::read(m).with_context(|| format!("cannot read {}", m.display()))?;
+            let bytes = std::fs::read(m).with_context(|| format!("cannot read {}", m.display()))?;
             spec.check_fits(&bytes)
                 .with_context(|| m.display().to_string())?;
             Some(bytes)
@@ -37,7 +36,8 @@ pub fn run(a: FirmwareArgs) -> Result<()> {
     let name = match &a.model {
         Some(m) => format!(
             "{stem}+{}.{}",
-            m.file_stem().map_or("model".into(), |s| s.to_string_lossy()),
+            m.file_stem()
+                .map_or("model".into(), |s| s.to_string_lossy()),
             file.format.extension()
         ),
         None => format!("{stem}.{}", file.format.extension()),
@@ -66,7 +66,12 @@ pub fn run(a: FirmwareArgs) -> Result<()> {
             file.bytes.len()
         );
     }
-    print_next(&spec, &out.display().to_string(), &elf_out.display().to_string(), model.is_some());
+    print_next(
+        &spec,
+        &out.display().to_string(),
+        &elf_out.display().to_string(),
+        model.is_some(),
+    );
     Ok(())
 }
 
@@ -98,7 +103,12 @@ fn print_next(spec: &BoardSpec, file: &str, elf: &str, with_model: bool) {
     }
     println!("  3. micrornn ports                      # the board's serial port");
     if !with_model {
-        println!("  4. micrornn device upload M.mrnn       # put a model in its flash over USB serial");
+        println!(
+            "  4. micrornn device upload M.mrnn       # put a model in its flash over USB serial"
+        );
     }
-    println!("  {}. micrornn device gen 5               # names from the board", if with_model { 4 } else { 5 });
+    println!(
+        "  {}. micrornn device gen 5               # names from the board",
+        if with_model { 4 } else { 5 }
+    );
 }

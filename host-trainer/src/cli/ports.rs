@@ -13,7 +13,9 @@ pub fn run() -> Result<()> {
     for p in &ports {
         let mark = match p.likeness() {
             Likeness::Micrornn => "  <- micrornn".to_string(),
-            Likeness::InterfaceChip(what) => format!("  <- {what}: micrornn if its firmware is on it"),
+            Likeness::InterfaceChip(what) => {
+                format!("  <- {what}: micrornn if its firmware is on it")
+            }
             Likeness::Other => String::new(),
         };
         println!("{}{mark}", p.describe());

@@ -69,7 +69,9 @@ pub fn build(spec: &BoardSpec) -> Result<PathBuf> {
         .env_remove("CARGO_BUILD_TARGET")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    let mut child = cmd.spawn().context("cannot run cargo to build the firmware")?;
+    let mut child = cmd
+        .spawn()
+        .context("cannot run cargo to build the firmware")?;
     let mut elf = None;
     if let Some(out) = child.stdout.take() {
         for line in std::io::BufReader::new(out).lines() {
@@ -109,13 +111,18 @@ mod tests {
         assert_eq!(executable(art), Some(PathBuf::from("/t/x/release/fw")));
         let lib = r#"{"reason":"compiler-artifact","executable":null}"#;
         assert_eq!(executable(lib), None);
-        assert_eq!(executable(r#"{"reason":"build-finished","success":true}"#), None);
+        assert_eq!(
+            executable(r#"{"reason":"build-finished","success":true}"#),
+            None
+        );
         assert_eq!(executable("Compiling foo"), None);
     }
 
     #[test]
     fn a_missing_target_names_the_rustup_command() {
-        let e = check_target("thumbv99-none-nonsense").unwrap_err().to_string();
+        let e = check_target("thumbv99-none-nonsense")
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("rustup target add thumbv99-none-nonsense"),
             "{e}"

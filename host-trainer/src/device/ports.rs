@@ -70,7 +70,9 @@ impl Port {
         INTERFACE_CHIPS
             .iter()
             .find(|(vid, pid, _)| (*vid, *pid) == (usb.vid, usb.pid))
-            .map_or(Likeness::Other, |(_, _, what)| Likeness::InterfaceChip(what))
+            .map_or(Likeness::Other, |(_, _, what)| {
+                Likeness::InterfaceChip(what)
+            })
     }
 
     /// One line: name, then `VID:PID manufacturer product serial` for USB ports.

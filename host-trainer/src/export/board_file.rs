@@ -96,7 +96,11 @@ pub struct FirmwareFile {
 /// onto the board: UF2 (firmware family, E10 block first where the chip needs one), Intel
 /// HEX, or a `.bin` from the flash start. Refuses firmware outside the chip's flash, over
 /// the model partition, or over the E10 block's page.
-pub fn firmware_file(spec: &BoardSpec, elf_file: &[u8], model: Option<&[u8]>) -> Result<FirmwareFile> {
+pub fn firmware_file(
+    spec: &BoardSpec,
+    elf_file: &[u8],
+    model: Option<&[u8]>,
+) -> Result<FirmwareFile> {
     let fw = elf::read(elf_file)?;
     check_placement(spec, &fw.image)?;
     let mut image = fw.image.clone();
@@ -139,7 +143,10 @@ pub fn firmware_file(spec: &BoardSpec, elf_file: &[u8], model: Option<&[u8]>) ->
 /// Checks that the firmware's bytes lie in the chip's flash, outside the model partition
 /// and outside the sector of the board's RP2350-E10 block.
 pub fn check_placement(spec: &BoardSpec, firmware: &Image) -> Result<()> {
-    let flash = (u64::from(spec.flash_addr), u64::from(spec.flash_addr) + u64::from(spec.flash_len));
+    let flash = (
+        u64::from(spec.flash_addr),
+        u64::from(spec.flash_addr) + u64::from(spec.flash_len),
+    );
     let part = (
         u64::from(spec.partition_addr),
         u64::from(spec.partition_addr) + u64::from(spec.partition_len),

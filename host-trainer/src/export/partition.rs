@@ -82,7 +82,9 @@ fn store<const E: usize, const W: usize>(
     let crc = micrornn::format::crc32(model);
     store.begin(model.len() as u32, crc, single)?;
     store.write(0, model)?;
-    let active = store.commit().context("the model store refused the model")?;
+    let active = store
+        .commit()
+        .context("the model store refused the model")?;
     let mut pages = flash.touched;
     pages.insert(half / E - 1);
     pages.insert(2 * half / E - 1);

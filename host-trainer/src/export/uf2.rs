@@ -92,9 +92,7 @@ pub fn encode(image: &Image, opts: &Options) -> Result<Vec<u8>> {
             bail!("the RP2350-E10 block's address {at:#010x} is not a page address");
         }
         if whole.byte(at & !(unit - 1)).is_some() {
-            bail!(
-                "the RP2350-E10 block's page {at:#010x} lies in a flash sector the image writes"
-            );
+            bail!("the RP2350-E10 block's page {at:#010x} lies in a flash sector the image writes");
         }
         let mut data = [0xEF; PAYLOAD + 4];
         data[PAYLOAD..].copy_from_slice(&TAG_RP2_IGNORE_BLOCK.to_le_bytes());
