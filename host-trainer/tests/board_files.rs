@@ -70,12 +70,12 @@ impl<const E: usize, const W: usize> Partition for Flash<E, W> {
 }
 
 /// What the store serves after `before` (uploads of these models, in order, over the
-/// serial line) and then a flash file writing `image`: (slot, CRC) or `None`.
+/// serial line) and then a flash file writing `image`: (slot, model bytes) or `None`.
 fn serves_after<const E: usize, const W: usize>(
     spec: &BoardSpec,
     before: &[&[u8]],
     image: &Image,
-) -> Option<(Slot, u32)> {
+) -> Option<(Slot, Vec<u8>)> {
     let mut flash = Flash::<E, W>(vec![0xFF; spec.partition_len as usize]);
     for m in before {
         let mut store = ModelStore::open(&mut flash);
@@ -89,10 +89,11 @@ fn serves_after<const E: usize, const W: usize>(
         flash.0[at..at + bytes.len()].copy_from_slice(bytes);
     }
     let store = ModelStore::open(&mut flash);
-    store.active().map(|a| (a.slot, a.crc))
+    let bytes = store.model_bytes().ok()?.to_vec();
+    store.active().map(|a| (a.slot, bytes))
 }
 
-fn serves(spec: &BoardSpec, before: &[&[u8]], image: &Image) -> Option<(Slot, u32)> {
+fn serves(spec: &BoardSpec, before: &[&[u8]], image: &Image) -> Option<(Slot, Vec<u8>)> {
     match (spec.erase_size, spec.write_size) {
         (1024, 4) => serves_after::<1024, 4>(spec, before, image),
         (4096, 1) => serves_after::<4096, 1>(spec, before, image),
@@ -120,17 +121,16 @@ fn every_board_serves_the_model_its_file_writes_even_over_a_newer_upload() {
             assert_eq!(bytes.len() as u32 % spec.erase_size, 0, "{}", spec.name);
             assert!(addr as u64 >= lo && addr as u64 + bytes.len() as u64 <= hi);
         }
-        let crc = crc32(&small);
         assert_eq!(
             serves(&spec, &[], &placed.image),
-            Some((Slot::A, crc)),
+            Some((Slot::A, small.clone())),
             "{}: on an erased partition",
             spec.name
         );
         // Two uploads leave slot B serving with sequence 2: the file still wins.
         assert_eq!(
             serves(&spec, &[&old1, &old2], &placed.image),
-            Some((Slot::A, crc)),
+            Some((Slot::A, small.clone())),
             "{}: over older uploads",
             spec.name
         );
@@ -153,7 +153,7 @@ fn a_model_larger_than_a_slot_takes_the_whole_partition() {
     let old = model(16, 5);
     assert_eq!(
         serves(&spec, &[&old, &old], &placed.image),
-        Some((Slot::Single, crc32(&big)))
+        Some((Slot::Single, big.clone()))
     );
     spec.partition_len = 16 * 1024;
     let e = model_image(&spec, &big).unwrap_err().to_string();
