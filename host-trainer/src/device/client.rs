@@ -148,6 +148,8 @@ impl DeviceClient {
             let n = match self.port.read(&mut buf) {
                 Ok(0) => bail!("{} closed the connection", self.name),
                 Ok(n) => n,
+                // A signal (Ctrl-C, caught by its handler) is not a read error.
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e)
                     if matches!(
                         e.kind(),

@@ -55,7 +55,7 @@ pub struct Serving {
     pub slot: String,
     /// Sequence number of its commit record.
     pub seq: u32,
-    /// CRC-32 of the model file.
+    /// The CRC-32 the model file carries ([`model_crc`]).
     pub crc: u32,
 }
 
@@ -152,7 +152,7 @@ pub fn check(file: &str, bytes: &[u8], facts: &DeviceFacts, opts: Options) -> Re
             );
         }
     }
-    let crc = micrornn::format::crc32(bytes);
+    let crc = model_crc(bytes);
     if let (false, Some(s)) = (opts.force, &facts.serving) {
         if s.crc == crc {
             bail!(
@@ -164,6 +164,16 @@ pub fn check(file: &str, bytes: &[u8], facts: &DeviceFacts, opts: Options) -> Re
         }
     }
     Ok(())
+}
+
+/// The CRC-32 a model file carries in its last 4 bytes (of everything before them): what
+/// identifies a model, and what `info`'s `slot` line reports. (The CRC-32 of a whole
+/// model file is the same for every file, `2144df1c`, as it ends with its own CRC.)
+pub fn model_crc(bytes: &[u8]) -> u32 {
+    let tail = bytes.len().checked_sub(4).and_then(|at| bytes.get(at..));
+    tail.and_then(|t| t.try_into().ok())
+        .map(u32::from_le_bytes)
+        .unwrap_or(0)
 }
 
 /// How an upload went.
@@ -293,12 +303,13 @@ impl Run<'_> {
             let n = chunk_line(offset, data, &mut line).context("chunk line buffer")?;
             let tries = 1 + MAX_TRIES as usize;
             next = 'chunk: {
-                for _ in 0..tries {
+                for attempt in 0..tries {
+                    // No answer in time: the chunk goes again.
+                    self.resent += (attempt > 0) as u32;
                     self.write(&line[..n])?;
                     last_sent = Some(offset);
-                    match self.next_event(chunk_wait(n))? {
-                        Some(next) => break 'chunk next,
-                        None => self.resent += 1, // no answer in time: send it again
+                    if let Some(next) = self.next_event(chunk_wait(n))? {
+                        break 'chunk next;
                     }
                 }
                 bail!("the device did not acknowledge the chunk at offset {offset} ({tries} tries)")

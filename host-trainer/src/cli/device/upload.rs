@@ -4,10 +4,10 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use micrornn_trainer::device::client::DeviceClient;
-use micrornn_trainer::device::upload::{check, send, DeviceFacts, Options, Watch};
+use micrornn_trainer::device::upload::{check, model_crc, send, DeviceFacts, Options, Watch};
 
 use crate::cli::args::DeviceUploadArgs;
 
@@ -31,12 +31,13 @@ pub fn run(dev: &mut DeviceClient, a: &DeviceUploadArgs, timeout: Duration) -> R
     let sent = send(dev, &bytes, a.single_slot, timeout, &mut bar);
     bar.0.finish_and_clear();
     let sent = sent.map_err(|e| match STOP.load(Ordering::SeqCst) {
-        true => e.context("stopped by Ctrl-C"),
+        // The first line says how far it got and what the device serves.
+        true => anyhow!("interrupted by Ctrl-C: {e}"),
         false => e,
     })?;
 
     let after = DeviceFacts::ask(dev)?;
-    let crc = micrornn::format::crc32(&bytes);
+    let crc = model_crc(&bytes);
     let slot = match &after.serving {
         Some(s) if s.crc == crc => format!("slot {} seq {}", s.slot, s.seq),
         Some(s) => bail!(
