@@ -7,7 +7,9 @@ use micrornn_trainer::device::ports::{list, pick, Likeness};
 pub fn run() -> Result<()> {
     let ports = list()?;
     if ports.is_empty() {
-        println!("no serial ports");
+        println!(
+            "no serial ports; `micrornn device` needs --port tcp:HOST:PORT (an emulated board)"
+        );
         return Ok(());
     }
     for p in &ports {
