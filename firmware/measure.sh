@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds every emulated board and measures it. Needs qemu-system-arm and `rustup component add
-# llvm-tools` (for llvm-size and llvm-nm).
+# llvm-tools` (for llvm-size and llvm-nm); builds the host's `micrornn` to place the model.
 #
 #   firmware/measure.sh MODEL.mrnn [GEN_ARGS]
 #   firmware/measure.sh CLASSIFIER.mrnn "classify NAME..."
@@ -9,7 +9,8 @@
 # Per board: code flash (.vector_table + .text + .rodata + .data) and static RAM
 # (.data + .bss + .uninit) from llvm-size; the model partition from the linker symbols;
 # then the firmware runs under `qemu-system-arm -icount shift=0` (1 instruction = 1 ns)
-# with MODEL in its partition, serves `gen 20 seed=1` (or GEN_ARGS) and `stats`: stack
+# with MODEL in its partition (placed as the board's model store leaves it after an upload:
+# `micrornn export --board B --format bin`), serves `gen 20 seed=1` (or GEN_ARGS) and `stats`: stack
 # peak, static RAM and instructions per step, as the firmware measures them.
 set -euo pipefail
 model=$(realpath "${1:?usage: measure.sh MODEL.mrnn [GEN_ARGS]}")
@@ -37,11 +38,20 @@ symbol() {
     "$bin/llvm-nm" "$1" | awk -v s="$2" '$3 == s { print "0x" $1 }'
 }
 
-# Runs the firmware with the model and prints the session's replies to gen and stats.
-session() { # elf machine partition_addr
+# The model as the board's model store holds it: raw bytes from the partition's start.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+placed() { # board
+    (cd .. && cargo run --quiet --release -p micrornn-trainer -- export --board "$1" \
+        --model "$model" --format bin --out "$work/$1.bin" >/dev/null)
+    echo "$work/$1.bin"
+}
+
+# Runs the firmware with the partition file and prints the session's replies to gen and stats.
+session() { # elf machine partition_addr partition_file
     coproc QEMU { exec qemu-system-arm -machine "$2" -display none -monitor none \
         -serial stdio -semihosting-config enable=on,target=native -icount shift=0 \
-        -kernel "$1" -device "loader,file=$model,addr=$3,force-raw=on" 2>&1; }
+        -kernel "$1" -device "loader,file=$4,addr=$3,force-raw=on" 2>&1; }
     local out in line
     # Plain copies of the coprocess's pipes (bash closes its own in subshells).
     exec {out}<&"${QEMU[0]}" {in}>&"${QEMU[1]}"
@@ -75,5 +85,5 @@ for board in ${BOARDS:-mps2-an386 mps2-an505 microbit}; do
     end=$(symbol "$elf" __model_end)
     echo "== $board ($target)"
     echo "code flash $flash bytes, static RAM $ram bytes, model partition $start, $((end - start)) bytes"
-    session "$elf" "$board" "$start" | sed 's/^/  /'
+    session "$elf" "$board" "$start" "$(placed "$board")" | sed 's/^/  /'
 done

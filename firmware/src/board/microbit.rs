@@ -6,17 +6,30 @@ use core::convert::Infallible;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use micrornn::session::Buffers;
+use micrornn::{arena_words, CellKind};
 
 use crate::flash::nvmc::Nrf51;
 use crate::reg;
 
 /// Board name, as `info` shows it.
 pub const NAME: &str = "microbit";
-/// The network's arena (`i32` words, 1 KB): states and scratch
-/// ([`micrornn::cell::NetQ::needs`]). Holds one layer of RNN up to hidden 224 (hidden 128
-/// in chunks of 64 units), GRU up to 192 (128: chunks of 32), LSTM up to 88 (64: chunks of
-/// 24); two layers of RNN up to 112, GRU 96, LSTM 44.
-pub const ARENA_LEN: usize = 256;
+/// The network's arena (`i32` words): states and scratch, sized with
+/// [`micrornn::arena_words`] for one layer of 88 LSTM units: 256 words, 1 KB. It holds one
+/// layer of RNN up to hidden 224 (hidden 128 in chunks of 64 units), GRU up to 192 (128:
+/// chunks of 32), LSTM up to 88 (64: chunks of 24); two layers of RNN up to 112, GRU 96,
+/// LSTM 44 (checked below).
+pub const ARENA_LEN: usize = arena_words(CellKind::Lstm, 1, 88);
+
+/// Whether a model of `layers` × `hidden` units of `cell` fits [`ARENA_LEN`].
+const fn fits(cell: CellKind, layers: usize, hidden: usize) -> bool {
+    arena_words(cell, layers, hidden) <= ARENA_LEN
+}
+
+const _: () = {
+    assert!(fits(CellKind::Rnn, 1, 224) && fits(CellKind::Gru, 1, 192));
+    assert!(fits(CellKind::Rnn, 2, 112) && fits(CellKind::Gru, 2, 96));
+    assert!(fits(CellKind::Lstm, 2, 44) && !fits(CellKind::Rnn, 1, 240));
+};
 /// Outputs capacity (`i32`): vocabulary size or labels.
 pub const LOGITS_LEN: usize = 96;
 
@@ -91,6 +104,24 @@ impl Uart {
     }
 }
 
+/// Sleeps until a byte has arrived (at once if one is there).
+pub fn wait_for_input() {
+    super::sleep_until(rx_ready, arm_rx);
+}
+
+/// Sleeps until a byte has arrived or [`WAKE_TICKS`] have passed (TIMER0's COMPARE2).
+pub fn wait_for_input_or_tick() {
+    TIMER_CC2.write(capture().wrapping_add(WAKE_TICKS));
+    TIMER_COMPARE2.write(0);
+    TIMER_INTENSET.write(INTEN_COMPARE2);
+    super::sleep_once(rx_ready, arm_rx);
+}
+
+/// Enables the receive interrupt (its handler disables it again).
+fn arm_rx() {
+    INTENSET.write(INTEN_RXDRDY);
+}
+
 fn rx_ready() -> bool {
     EVENTS_RXDRDY.read() != 0
 }
@@ -112,7 +143,7 @@ impl embedded_io::Read for Uart {
         if buf.is_empty() {
             return Ok(0);
         }
-        super::sleep_until(rx_ready, || INTENSET.write(INTEN_RXDRDY));
+        wait_for_input();
         let mut n = 0;
         while n < buf.len() && rx_ready() {
             buf[n] = take_byte();
@@ -176,6 +207,15 @@ reg!(
 );
 reg!(TIMER_CC0 = TIMER0 + 0x540, "Safety: nRF51 TIMER0 CC[0]");
 reg!(TIMER_CC1 = TIMER0 + 0x544, "Safety: nRF51 TIMER0 CC[1]");
+reg!(TIMER_CC2 = TIMER0 + 0x548, "Safety: nRF51 TIMER0 CC[2]");
+reg!(
+    TIMER_COMPARE2 = TIMER0 + 0x148,
+    "Safety: nRF51 TIMER0 EVENTS_COMPARE[2]"
+);
+reg!(
+    TIMER_INTENCLR = TIMER0 + 0x308,
+    "Safety: nRF51 TIMER0 INTENCLR"
+);
 
 const MODE_TIMER: u32 = 0;
 /// Counter width: 32 bits (BITMODE 3), a wrap every 2^32 ticks (537 s). Set it to 16 to
@@ -190,6 +230,9 @@ const BITMODE: u32 = match COUNTER_BITS {
 /// 16 MHz / 2^1 = 8 MHz.
 const PRESCALER_8MHZ: u32 = 1;
 const INTEN_COMPARE0: u32 = 1 << 16;
+const INTEN_COMPARE2: u32 = 1 << 18;
+/// Longest sleep of [`wait_for_input_or_tick`]: 2^22 ticks, 0.52 s.
+const WAKE_TICKS: u32 = 1 << 22;
 const TIMER0_IRQ: u16 = 8;
 
 /// TIMER0 wraps so far (written only by its interrupt).
@@ -239,11 +282,18 @@ pub fn on_interrupt(irqn: i16) -> bool {
             true
         }
         i if i == TIMER0_IRQ as i16 => {
-            TIMER_COMPARE0.write(0);
-            WRAPS.store(
-                WRAPS.load(Ordering::Relaxed).wrapping_add(1),
-                Ordering::Relaxed,
-            );
+            if TIMER_COMPARE2.read() != 0 {
+                // The wake-up of `wait_for_input_or_tick`: once.
+                TIMER_COMPARE2.write(0);
+                TIMER_INTENCLR.write(INTEN_COMPARE2);
+            }
+            if TIMER_COMPARE0.read() != 0 {
+                TIMER_COMPARE0.write(0);
+                WRAPS.store(
+                    WRAPS.load(Ordering::Relaxed).wrapping_add(1),
+                    Ordering::Relaxed,
+                );
+            }
             true
         }
         _ => false,

@@ -4,7 +4,9 @@
 //! A board module is small and does only board things. Each has the same items:
 //! `NAME`; the session's buffer sizes `ARENA_LEN`, `LOGITS_LEN`; `TICKS_PER_SECOND` and
 //! `INSTRUCTIONS_PER_TICK` (under QEMU `-icount shift=0`); a `Uart` with `init()` and the
-//! `embedded_io` traits; `start_ticks()` and `ticks()`; `on_interrupt(irqn)` for its
+//! `embedded_io` traits, `wait_for_input()`, which sleeps until a byte has arrived, and
+//! `wait_for_input_or_tick()`, which also wakes up within a second;
+//! `start_ticks()` and `ticks()`; `on_interrupt(irqn)` for its
 //! interrupts; `PartitionMedium` and `partition_medium()`, how its model partition is
 //! erased and written ([`crate::flash`]); and `run(buffers)`, which sets up the UART and
 //! ticks, takes the model partition and serves the session forever.
@@ -26,10 +28,11 @@ pub use microbit as current;
 pub use mps2 as current;
 
 use micrornn::session::{BoardInfo, Buffers, Session};
+use micrornn::store::ModelStore;
 
 use crate::{icount, partition, stack};
 
-/// The session's view of the board: the tick counter and the stack and RAM figures.
+/// The session's view of the board: the tick counter, the stack and RAM figures, reset.
 #[derive(Debug)]
 pub struct Device {
     instructions_per_tick: u32,
@@ -49,6 +52,9 @@ impl micrornn::session::Board for Device {
     fn ticks(&self) -> u64 {
         current::ticks()
     }
+    fn ticks_per_second(&self) -> u32 {
+        current::TICKS_PER_SECOND
+    }
     fn instructions_per_tick(&self) -> u32 {
         self.instructions_per_tick
     }
@@ -61,9 +67,17 @@ impl micrornn::session::Board for Device {
     fn static_ram(&self) -> usize {
         stack::static_ram()
     }
+    /// The core's system reset (SYSRESETREQ): the chip starts again from its reset vector,
+    /// the model partition as it was (QEMU resets the machine the same way).
+    fn reset(&self) {
+        cortex_m::peripheral::SCB::sys_reset()
+    }
 }
 
-/// Serves the session on `uart` with the model partition: the end of every board's `run`.
+/// Serves the session on `uart` with the model store in the partition: the end of every
+/// board's `run`. Between commands the core sleeps until a byte arrives; during an upload
+/// it also wakes up within a second, so that the session sees the upload's timeout pass.
+/// (Polling instead would keep QEMU's UART waiting for its lock: several times slower.)
 pub fn serve<IO>(uart: &mut IO, device: &Device, buffers: Buffers<'static>) -> !
 where
     IO: embedded_io::Read + embedded_io::Write + embedded_io::ReadReady,
@@ -77,7 +91,16 @@ where
     let Some(flash) = partition::take() else {
         crate::fault::fail("the model partition is taken twice")
     };
-    Session::new(flash.mapped(), buffers, info).run(uart, device)
+    let mut session = Session::new(ModelStore::open(flash), buffers, info);
+    session.banner(uart);
+    loop {
+        if session.uploading() {
+            current::wait_for_input_or_tick();
+        } else {
+            current::wait_for_input();
+        }
+        session.poll(uart, device);
+    }
 }
 
 // ---- interrupts ----
@@ -119,4 +142,15 @@ fn sleep_until(ready: impl Fn() -> bool, arm: impl Fn()) {
             return;
         }
     }
+}
+
+/// Sleeps until `ready()` holds or an interrupt arrives (the board's tick counter has one
+/// at least every second), as [`sleep_until`] without the loop.
+fn sleep_once(ready: impl Fn() -> bool, arm: impl Fn()) {
+    cortex_m::interrupt::free(|_| {
+        arm();
+        if !ready() {
+            cortex_m::asm::wfi();
+        }
+    });
 }

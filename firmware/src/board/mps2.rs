@@ -14,7 +14,10 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use cortex_m::peripheral::{syst::SystClkSource, SCB, SYST};
 use cortex_m_rt::exception;
+use micrornn::cell::MAX_LAYERS;
+use micrornn::model::MAX_HIDDEN;
 use micrornn::session::Buffers;
+use micrornn::{arena_words, CellKind};
 
 use crate::flash::ram::RamNor;
 use crate::reg;
@@ -51,10 +54,12 @@ const UART0_RX_IRQ: u16 = 32;
 
 // ---- the same on both ----
 
-/// The network's arena (`i32` words, 26 KB): states and scratch
-/// ([`micrornn::cell::NetQ::needs`]). Holds the largest model the format allows (4 layers
-/// of LSTM, hidden 511: 6,647 words) with every layer computed in one chunk.
-pub const ARENA_LEN: usize = 6656;
+/// The network's arena (`i32` words): states and scratch, sized with
+/// [`micrornn::arena_words`] for the largest model the format allows (4 layers of 511
+/// LSTM units, the cell that needs most): 4,172 words, 16.3 KB. Every model that fits the
+/// 1 MiB partition (an LSTM of 490 units, 2 layers of 295, 4 of 193, …) needs at most
+/// 3,430 of them to compute each layer in one chunk, so it runs at full speed.
+pub const ARENA_LEN: usize = arena_words(CellKind::Lstm, MAX_LAYERS, MAX_HIDDEN);
 /// Outputs capacity (`i32`): the largest vocabulary, or labels.
 pub const LOGITS_LEN: usize = 1024;
 
@@ -115,6 +120,22 @@ impl Uart {
     }
 }
 
+/// Sleeps until a byte has arrived (at once if one is there).
+pub fn wait_for_input() {
+    super::sleep_until(rx_ready, arm_rx);
+}
+
+/// Sleeps until a byte has arrived or SysTick wraps (every 2^24 cycles: 0.67 s at 25 MHz,
+/// 0.84 s at 20 MHz).
+pub fn wait_for_input_or_tick() {
+    super::sleep_once(rx_ready, arm_rx);
+}
+
+/// Enables the receive interrupt (its handler disables it again).
+fn arm_rx() {
+    CTRL.write(CTRL.read() | CTRL_RX_INTEN);
+}
+
 fn rx_ready() -> bool {
     STATE.read() & STATE_RX_FULL != 0
 }
@@ -133,7 +154,7 @@ impl embedded_io::Read for Uart {
         if buf.is_empty() {
             return Ok(0);
         }
-        super::sleep_until(rx_ready, || CTRL.write(CTRL.read() | CTRL_RX_INTEN));
+        wait_for_input();
         let mut n = 0;
         while n < buf.len() && rx_ready() {
             buf[n] = DATA.read() as u8;

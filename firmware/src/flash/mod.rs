@@ -85,6 +85,12 @@ impl<M: Medium> Flash<M> {
     }
 }
 
+impl<M: Medium> micrornn::store::Partition for Flash<M> {
+    fn mapped(&self) -> &[u8] {
+        Flash::mapped(self)
+    }
+}
+
 impl<M> ErrorType for Flash<M> {
     type Error = NorFlashErrorKind;
 }

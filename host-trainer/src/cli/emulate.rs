@@ -1,7 +1,9 @@
 //! `micrornn emulate`: boot the firmware in QEMU with a model in its partition.
 
 use anyhow::{bail, Context, Result};
-use micrornn_trainer::device::emulator::{build_firmware, check_qemu, qemu_command};
+use micrornn_trainer::device::emulator::{
+    build_firmware, check_qemu, partition_file, qemu_command,
+};
 
 use crate::cli::args::EmulateArgs;
 
@@ -9,11 +11,14 @@ pub fn run(a: EmulateArgs) -> Result<()> {
     check_qemu()?;
     let spec = a.board.spec();
     spec.qemu_machine()?;
-    if let Some(m) = &a.model {
-        let bytes = std::fs::read(m).with_context(|| format!("cannot read {}", m.display()))?;
-        spec.check_fits(&bytes)
-            .with_context(|| format!("{}", m.display()))?;
-    }
+    // The model as the board's store leaves it after an upload (checked to fit first).
+    let partition = match &a.model {
+        Some(m) => {
+            let bytes = std::fs::read(m).with_context(|| format!("cannot read {}", m.display()))?;
+            Some(partition_file(&spec, &bytes).with_context(|| format!("{}", m.display()))?)
+        }
+        None => None,
+    };
     let elf = match &a.elf {
         Some(e) => e.clone(),
         None => build_firmware(&spec)?,
@@ -29,7 +34,8 @@ pub fn run(a: EmulateArgs) -> Result<()> {
     if serial == "stdio" {
         eprintln!("booting {} in QEMU; quit with Ctrl-A then X", spec.name);
     }
-    let status = qemu_command(&spec, &elf, a.model.as_deref(), &serial, a.icount)
+    let file = partition.as_ref().map(|f| f.path());
+    let status = qemu_command(&spec, &elf, file, &serial, a.icount)
         .status()
         .context("cannot start qemu-system-arm")?;
     if !status.success() {

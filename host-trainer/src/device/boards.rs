@@ -10,7 +10,9 @@
 
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
-use micrornn::Model;
+use micrornn::cell::MAX_LAYERS;
+use micrornn::model::MAX_HIDDEN;
+use micrornn::{arena_words, CellKind, Model};
 
 use crate::export::uf2::family;
 
@@ -147,6 +149,12 @@ pub struct BoardSpec {
     pub probe_chip: Option<&'static str>,
 }
 
+/// The QEMU MPS2 boards' arena: the largest model the format allows
+/// (`firmware/src/board/mps2.rs`).
+const MPS2_ARENA_WORDS: usize = arena_words(CellKind::Lstm, MAX_LAYERS, MAX_HIDDEN);
+/// The micro:bit's arena: one layer of 88 LSTM units (`firmware/src/board/microbit.rs`).
+const MICROBIT_ARENA_WORDS: usize = arena_words(CellKind::Lstm, 1, 88);
+
 impl BoardKind {
     /// The board's facts.
     pub fn spec(self) -> BoardSpec {
@@ -164,7 +172,7 @@ impl BoardKind {
                 partition_len: 0x0010_0000,
                 erase_size: 4096,
                 write_size: 4,
-                arena_words: 6656,
+                arena_words: MPS2_ARENA_WORDS,
                 logits_len: 1024,
                 flash_format: None,
                 probe_chip: None,
@@ -182,7 +190,7 @@ impl BoardKind {
                 partition_len: 0x0003_0000,
                 erase_size: 1024,
                 write_size: 4,
-                arena_words: 256,
+                arena_words: MICROBIT_ARENA_WORDS,
                 logits_len: 96,
                 flash_format: Some(FlashFormat::Hex { drive: "MICROBIT" }),
                 probe_chip: Some("nRF51822_xxAA"),
@@ -202,7 +210,7 @@ impl BoardKind {
                 partition_len: 0x0010_0000,
                 erase_size: 4096,
                 write_size: 4,
-                arena_words: 6656,
+                arena_words: MPS2_ARENA_WORDS,
                 logits_len: 1024,
                 flash_format: None,
                 probe_chip: None,

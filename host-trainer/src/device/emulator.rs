@@ -1,6 +1,11 @@
 //! Booting the firmware in QEMU with a model in its partition.
+//!
+//! The model goes in as the board's model store would leave it after an upload (the model
+//! in slot A and its commit record: [`crate::export::partition`]), written into the
+//! partition by QEMU's generic loader before the core starts: the firmware's store finds
+//! it at boot as on a board flashed with `micrornn export --board B`.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -10,6 +15,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::device::boards::BoardSpec;
 use crate::device::client::DeviceClient;
+use crate::export::board_file::{model_file, FileFormat};
 
 /// The firmware folder of this repository.
 pub fn firmware_dir() -> PathBuf {
@@ -63,12 +69,33 @@ pub fn build_firmware(spec: &BoardSpec) -> Result<PathBuf> {
     Ok(firmware_elf(spec))
 }
 
-/// The QEMU command line booting `elf` on `spec`'s machine, with `model` loaded into the
-/// model partition and the UART on `serial` (a QEMU `-serial` argument).
+/// A file of `spec`'s model partition holding `model` (a `.mrnn` file, checked to load and
+/// fit the board), its bytes from the partition's start, for [`qemu_command`].
+pub fn partition_file(spec: &BoardSpec, model: &[u8]) -> Result<tempfile::NamedTempFile> {
+    let (bytes, _) = model_file(spec, model, FileFormat::Bin)?;
+    raw_partition_file(&bytes)
+}
+
+/// A file of partition bytes as they are (tests: a damaged partition), for [`qemu_command`].
+pub fn raw_partition_file(bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
+    let mut file = tempfile::Builder::new()
+        .prefix("micrornn-partition-")
+        .suffix(".bin")
+        .tempfile()
+        .context("cannot create a temporary file for the partition")?;
+    file.write_all(bytes)
+        .and_then(|()| file.flush())
+        .context("cannot write the partition file")?;
+    Ok(file)
+}
+
+/// The QEMU command line booting `elf` on `spec`'s machine, with the bytes of `partition`
+/// (a [`partition_file`]) loaded at the model partition's start and the UART on `serial`
+/// (a QEMU `-serial` argument).
 pub fn qemu_command(
     spec: &BoardSpec,
     elf: &Path,
-    model: Option<&Path>,
+    partition: Option<&Path>,
     serial: &str,
     icount: bool,
 ) -> Command {
@@ -87,10 +114,10 @@ pub fn qemu_command(
         cmd.args(["-icount", "shift=0"]);
     }
     cmd.arg("-kernel").arg(elf);
-    if let Some(m) = model {
+    if let Some(p) = partition {
         let loader = format!(
             "loader,file={},addr={:#x},force-raw=on",
-            m.display(),
+            p.display(),
             spec.partition_addr
         );
         cmd.args(["-device", &loader]);
@@ -116,23 +143,49 @@ pub fn check_qemu() -> Result<()> {
 #[derive(Debug)]
 pub struct Emulator {
     child: Child,
+    /// The partition file QEMU loads (kept until QEMU is gone).
+    _partition: Option<tempfile::NamedTempFile>,
     /// The `--port` for [`crate::device::client::DeviceClient`]: `tcp:127.0.0.1:PORT`.
     pub port: String,
 }
 
 impl Emulator {
-    /// Boots `elf` with `model` and waits until its UART accepts a connection.
+    /// Boots `elf` with `model` (a `.mrnn` file) in the model store, or an empty partition,
+    /// and waits until its UART accepts a connection.
     pub fn boot(
         spec: &BoardSpec,
         elf: &Path,
         model: Option<&Path>,
         icount: bool,
     ) -> Result<Emulator> {
+        let partition = match model {
+            Some(m) => {
+                let bytes =
+                    std::fs::read(m).with_context(|| format!("cannot read {}", m.display()))?;
+                Some(partition_file(spec, &bytes).with_context(|| format!("{}", m.display()))?)
+            }
+            None => None,
+        };
+        Emulator::start(spec, elf, partition, icount)
+    }
+
+    /// Boots `elf` with `bytes` at the start of its model partition, whatever they are.
+    pub fn boot_raw(spec: &BoardSpec, elf: &Path, bytes: &[u8], icount: bool) -> Result<Emulator> {
+        Emulator::start(spec, elf, Some(raw_partition_file(bytes)?), icount)
+    }
+
+    fn start(
+        spec: &BoardSpec,
+        elf: &Path,
+        partition: Option<tempfile::NamedTempFile>,
+        icount: bool,
+    ) -> Result<Emulator> {
         spec.qemu_machine()?;
         check_qemu()?;
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let serial = format!("tcp:127.0.0.1:{port},server=on,wait=on");
-        let mut child = qemu_command(spec, elf, model, &serial, icount)
+        let file = partition.as_ref().map(|f| f.path());
+        let mut child = qemu_command(spec, elf, file, &serial, icount)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -150,6 +203,7 @@ impl Emulator {
         }
         Ok(Emulator {
             child,
+            _partition: partition,
             port: format!("tcp:127.0.0.1:{port}"),
         })
     }
