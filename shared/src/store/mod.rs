@@ -169,7 +169,7 @@ impl<P: Partition> ModelStore<P> {
                 store.last_seq = Some(found.seq);
             }
             let newest = store.active.is_none_or(|a| newer(found.seq, a.seq));
-            if newest && store.check(&found, false).is_ok() {
+            if newest && store.check(&found, false, |_| Ok(())).is_ok() {
                 store.active = Some(found);
             }
         }
@@ -327,8 +327,7 @@ impl<P: Partition> ModelStore<P> {
             crc: up.crc,
             len: up.len,
         };
-        self.check(&new, true)?;
-        accept(&Model::load_without_crc(self.bytes(&new)?)?)?;
+        self.check(&new, true, accept)?;
         let (start, rec) = self.bounds(up.slot);
         let record = Record {
             seq,
@@ -398,8 +397,16 @@ impl<P: Partition> ModelStore<P> {
     }
 
     /// Checks a slot's model: the CRC-32 of its bytes, then the model (with its own CRC
-    /// if `full`; else the first check covers it).
-    fn check(&self, a: &ActiveSlot, full: bool) -> Result<()> {
+    /// if `full`; else the first check covers it), then `accept` (the caller's check, on
+    /// the one model loaded: the micro:bit's stack is small). Not inlined: its model
+    /// would stay in the caller's frame under the record writes.
+    #[inline(never)]
+    fn check(
+        &self,
+        a: &ActiveSlot,
+        full: bool,
+        accept: impl FnOnce(&Model<'_>) -> Result<()>,
+    ) -> Result<()> {
         let bytes = self.bytes(a)?;
         let computed = crc32(bytes);
         if computed != a.crc {
@@ -413,7 +420,7 @@ impl<P: Partition> ModelStore<P> {
         } else {
             Model::load_without_crc(bytes)
         };
-        model.map(drop)
+        accept(&model?)
     }
 
     // ---- flash ----
