@@ -29,7 +29,10 @@ use crate::protocol::{parse, Command, GenSettings, ParseError};
 use crate::rng::Rng;
 use crate::store::{ModelStore, Partition};
 use crate::text::{div_rem, hex, Text};
-use crate::upload::{chunk_size, Abandon, Receiver, Request, Step, MIN_CHUNK, TIMEOUT_SECONDS};
+use crate::upload::{
+    chunk_size, Abandon, Receiver, Request, Step, CHUNK_OVERHEAD, MAX_BAD_IN_ROW, MIN_CHUNK,
+    TIMEOUT_SECONDS,
+};
 
 /// Longest input line, in bytes (without its ending).
 pub const MAX_LINE: usize = 127;
@@ -92,22 +95,39 @@ struct Upload {
     last: u64,
 }
 
-/// The state of one serial session: the model store, buffers, settings, the line being
-/// typed or the upload being received.
+/// The state of one serial session: the model store, the line being typed or the upload
+/// being received, and the command side ([`Console`]).
+///
+/// The model is not kept: it borrows the store's flash, which an upload writes. Each
+/// command that needs it loads it ([`ModelStore::model`], no CRC pass) in a frame of its
+/// own near the bottom of the stack, so that the loader's stack and the reply's do not add
+/// up (the micro:bit has 4 KB of RAM for both and the buffers).
 pub struct Session<'w, P: Partition> {
     store: ModelStore<P>,
-    buffers: Buffers<'w>,
-    info: BoardInfo,
-    settings: GenSettings,
-    echo: bool,
+    upload: Option<Upload>,
     line: heapless::Vec<u8, MAX_LINE>,
     overflow: bool,
     /// Discard input up to the next line end (after an interrupted reply).
     discard: bool,
     /// The last byte was CR (so a following LF ends nothing).
     after_cr: bool,
+    console: Console<'w>,
+}
+
+/// The command side of a session: buffers, settings, echo, the last measurements.
+struct Console<'w> {
+    buffers: Buffers<'w>,
+    info: BoardInfo,
+    settings: GenSettings,
+    echo: bool,
     stats: GenStats,
-    upload: Option<Upload>,
+}
+
+/// What a command leaves for the session to do once the model is let go.
+enum After {
+    Nothing,
+    Upload(Request),
+    Reset,
 }
 
 impl<'w, P: Partition> Session<'w, P> {
@@ -116,23 +136,27 @@ impl<'w, P: Partition> Session<'w, P> {
     pub fn new(store: ModelStore<P>, buffers: Buffers<'w>, info: BoardInfo) -> Self {
         Session {
             store,
-            buffers,
-            info,
-            settings: GenSettings::default(),
-            echo: true,
+            upload: None,
             line: heapless::Vec::new(),
             overflow: false,
             discard: false,
             after_cr: false,
-            stats: GenStats::default(),
-            upload: None,
+            console: Console {
+                buffers,
+                info,
+                settings: GenSettings::default(),
+                echo: true,
+                stats: GenStats::default(),
+            },
         }
     }
 
     /// The model served, or why there is none (no valid model in the store, or one that
     /// does not fit the buffers).
     pub fn model(&self) -> Result<Model<'_>, Error> {
-        fitting(&self.store, &self.buffers)
+        let m = self.store.model()?;
+        let b = &self.console.buffers;
+        check_fits(&m, b.arena.len(), b.logits.len()).map(|()| m)
     }
 
     /// The model store.
@@ -174,17 +198,18 @@ impl<'w, P: Partition> Session<'w, P> {
     }
 
     /// The greeting: firmware, board, and the model or why there is none.
+    #[inline(never)]
     pub fn banner<IO: Write>(&mut self, io: &mut IO) {
+        let c = &self.console;
         let mut l = Line::new();
-        l.text(self.info.firmware)
-            .text(" on ")
-            .text(self.info.board);
+        l.text(c.info.firmware).text(" on ").text(c.info.board);
         l.send(io);
-        match self.model() {
-            Ok(m) => self.model_line(io, &m),
+        let loaded = self.store.model();
+        match fits(&loaded, &c.buffers) {
+            Ok(m) => model_line(io, m, &self.store),
             Err(e) => l.no_model("no valid model", &e).send(io),
         }
-        self.prompt(io);
+        c.prompt(io);
     }
 
     /// Handles one received byte.
@@ -195,13 +220,18 @@ impl<'w, P: Partition> Session<'w, P> {
         board: &B,
     ) {
         if self.upload.is_some() {
-            return self.upload_byte(b, io, board);
+            // The commit after the last chunk runs here, not under the byte's frame.
+            if self.upload_byte(b, io, board) {
+                self.commit(io);
+            }
+            return;
         }
+        let echo = self.console.echo;
         let was_cr = core::mem::replace(&mut self.after_cr, b == b'\r');
         match b {
             b'\n' if was_cr => {}
             b'\r' | b'\n' => {
-                if self.echo {
+                if echo {
                     let _ = io.write_all(b"\r\n");
                 }
                 if !core::mem::take(&mut self.discard) {
@@ -210,35 +240,40 @@ impl<'w, P: Partition> Session<'w, P> {
                 self.line.clear();
                 self.overflow = false;
                 if self.upload.is_none() {
-                    self.prompt(io);
+                    self.console.prompt(io);
                 }
             }
             _ if self.discard => {}
             0x08 | 0x7f => {
-                if self.line.pop().is_some() && self.echo {
+                if self.line.pop().is_some() && echo {
                     let _ = io.write_all(b"\x08 \x08");
                 }
             }
             _ => {
                 if self.line.push(b).is_err() {
                     self.overflow = true;
-                } else if self.echo {
+                } else if echo {
                     let _ = io.write_all(&[b]);
                 }
             }
         }
     }
 
-    fn prompt<IO: Write>(&self, io: &mut IO) {
-        if self.echo {
-            let _ = io.write_all(b"> ");
-        }
-    }
-
-    /// A complete line arrived: check it, parse it, run it.
+    /// A complete line arrived: check it, parse it, run it (with the model if the command
+    /// needs one).
+    #[inline(never)]
     fn end_of_line<IO: Read + Write + ReadReady, B: Board>(&mut self, io: &mut IO, board: &B) {
+        let Session {
+            store,
+            line,
+            overflow,
+            discard,
+            after_cr,
+            console,
+            ..
+        } = self;
         let mut l = Line::new();
-        if self.overflow {
+        if *overflow {
             let max = MAX_LINE as u64;
             return l
                 .text("err line too long (max ")
@@ -246,46 +281,77 @@ impl<'w, P: Partition> Session<'w, P> {
                 .text(" bytes)")
                 .send(io);
         }
-        let line = self.line.clone();
-        let Ok(text) = core::str::from_utf8(&line) else {
+        let Ok(text) = core::str::from_utf8(line) else {
             return l.text("err line is not UTF-8").send(io);
         };
-        match parse(text, &self.settings) {
-            Ok(cmd) => self.execute(cmd, io, board),
-            Err(e) => {
-                l.text("err ");
-                match e {
-                    ParseError::BadValue { key, expected } => {
-                        l.text("bad ").text(key).text(": expected ").text(expected)
-                    }
-                    ParseError::UnknownSetting(k) => l
-                        .text("unknown setting ")
-                        .text(k)
-                        .text(" (seed, temp, topk, minp, prefix, maxlen)"),
-                    ParseError::Usage(u) => l.text("usage: ").text(u),
-                }
-                .send(io);
+        let cmd = match parse(text, &console.settings) {
+            Ok(cmd) => cmd,
+            Err(e) => return parse_error(e, io),
+        };
+        let needs_model = matches!(
+            cmd,
+            Command::Gen { .. } | Command::Classify(_) | Command::Info
+        );
+        let loaded = match needs_model {
+            true => store.model(),
+            false => Err(Error::NoModel),
+        };
+        let model = fits(&loaded, &console.buffers);
+        let reply = Reply {
+            io,
+            board,
+            store,
+            after_cr,
+            discard,
+        };
+        match console.execute(cmd, model, reply) {
+            After::Nothing => {}
+            After::Upload(r) => self.begin_upload(r, io, board),
+            After::Reset => {
+                let _ = io.write_all(b"ok\r\n");
+                let _ = io.flush();
+                board.reset();
             }
         }
     }
+}
 
+/// What a command's reply may use besides the console: the line, the board, the store
+/// (for `info`), and the session's input flags (a `gen` stopped by input sets them).
+struct Reply<'r, IO, B, P: Partition> {
+    io: &'r mut IO,
+    board: &'r B,
+    store: &'r ModelStore<P>,
+    after_cr: &'r mut bool,
+    discard: &'r mut bool,
+}
+
+impl Console<'_> {
+    fn prompt<IO: Write>(&self, io: &mut IO) {
+        if self.echo {
+            let _ = io.write_all(b"> ");
+        }
+    }
+
+    /// Runs a command; `model` is the model if the command needs one and there is one.
     #[inline(never)]
-    fn execute<IO: Read + Write + ReadReady, B: Board>(
+    fn execute<IO: Read + Write + ReadReady, B: Board, P: Partition>(
         &mut self,
         cmd: Command<'_>,
-        io: &mut IO,
-        board: &B,
-    ) {
+        model: Result<&Model<'_>, Error>,
+        r: Reply<'_, IO, B, P>,
+    ) -> After {
         let mut l = Line::new();
+        let io = r.io;
         match cmd {
-            Command::Empty => return,
+            Command::Empty => return After::Nothing,
             Command::Help => {
                 for h in HELP {
                     let _ = io.write_all(h.as_bytes());
                     let _ = io.write_all(b"\r\n");
                 }
             }
-            Command::Info => self.info(io),
+            Command::Info => self.info(io, r.store, model),
             Command::Settings => {
                 let s = &self.settings;
                 l.text("seed=").num(s.seed);
@@ -297,17 +363,16 @@ impl<'w, P: Partition> Session<'w, P> {
             }
             Command::Set(s) => self.settings = s,
             Command::Echo(on) => self.echo = on,
-            Command::Stats => self.report_stats(io, board),
-            Command::Upload(r) => return self.begin_upload(r, io, board),
-            Command::Reset => {
-                let _ = io.write_all(b"ok\r\n");
-                let _ = io.flush();
-                return board.reset();
-            }
+            Command::Stats => self.report_stats(io, r.board),
+            Command::Upload(req) => return After::Upload(req),
+            Command::Reset => return After::Reset,
             Command::Gen { .. } | Command::Classify(_) => {
                 let done = match cmd {
-                    Command::Gen { count, settings } => self.gen(count, &settings, io, board),
-                    Command::Classify(names) => self.classify(names, io, board),
+                    Command::Gen { count, settings } => {
+                        let input = (r.after_cr, r.discard);
+                        self.gen(model, count, &settings, io, r.board, input)
+                    }
+                    Command::Classify(names) => self.classify(model, names, io, r.board),
                     _ => Ok(()),
                 };
                 if let Err(fail) = done {
@@ -317,18 +382,26 @@ impl<'w, P: Partition> Session<'w, P> {
                         GenFail::Failed(e) => l.err(&e),
                         GenFail::Interrupted => l.text("input arrived during the reply; stopped"),
                     };
-                    return l.send(io);
+                    l.send(io);
+                    return After::Nothing;
                 }
             }
             Command::Unknown(c) => {
                 let l = l.text("err unknown command \"").text(c);
-                return l.text("\" (try help)").send(io);
+                l.text("\" (try help)").send(io);
+                return After::Nothing;
             }
         }
         let _ = io.write_all(b"ok\r\n");
+        After::Nothing
     }
 
-    fn info<IO: Write>(&self, io: &mut IO) {
+    fn info<IO: Write, P: Partition>(
+        &self,
+        io: &mut IO,
+        store: &ModelStore<P>,
+        model: Result<&Model<'_>, Error>,
+    ) {
         let mut l = Line::new();
         let i = &self.info;
         l.text("firmware ").text(i.firmware).send(io);
@@ -345,50 +418,22 @@ impl<'w, P: Partition> Session<'w, P> {
         let capacity = [4 * b.arena.len(), b.logits.len()];
         l.printf("capacity ram %d outputs %d", &[], &capacity)
             .send(io);
-        let s = &self.store;
-        l.printf(
-            "store slot %d single %d",
-            &[],
-            &[s.slot_capacity(), s.partition_capacity()],
-        );
-        l.send(io);
-        match s.active() {
+        let sizes = [store.slot_capacity(), store.partition_capacity()];
+        l.printf("store slot %d single %d", &[], &sizes).send(io);
+        match store.active() {
             Some(a) => {
                 let mut digits = [0; 8];
-                let crc = hex(a.crc, 8, false, &mut digits);
-                l.printf(
-                    "slot %s seq %d crc %s",
-                    &[a.slot.name(), crc],
-                    &[a.seq as usize],
-                )
+                let crc = hex(own_crc(store).unwrap_or(a.crc), 8, false, &mut digits);
+                let seq = [a.seq as usize];
+                l.printf("slot %s seq %d crc %s", &[a.slot.name(), crc], &seq)
             }
             None => l.text("slot none"),
         }
         .send(io);
-        match self.model() {
-            Ok(m) => self.model_line(io, &m),
+        match model {
+            Ok(m) => model_line(io, m, store),
             Err(e) => l.no_model("model none", &e).send(io),
         }
-    }
-
-    fn model_line<IO: Write>(&self, io: &mut IO, m: &Model<'_>) {
-        let mut l = Line::new();
-        let c = m.config();
-        let names = [
-            ["rnn", "gru", "lstm"][c.cell as usize],
-            ["generate", "classify"][c.task as usize],
-        ];
-        let numbers = [
-            m.hidden(),
-            m.layer_count(),
-            m.vocab_size(),
-            m.param_count(),
-            self.store.active().map_or(0, |a| a.len as usize),
-            m.ram_bytes(),
-            m.macs_per_char(),
-        ];
-        let template = "model %s hidden %d layers %d %s vocab %d params %d bytes %d ram %d macs %d";
-        l.printf(template, &names, &numbers).send(io);
     }
 
     fn report_stats<IO: Write, B: Board>(&self, io: &mut IO, board: &B) {
@@ -410,22 +455,25 @@ impl<'w, P: Partition> Session<'w, P> {
             .send(io);
     }
 
-    /// `gen`: one name per line. Stops early (with an error) when input arrives.
+    /// `gen`: one name per line. Stops early (with an error) when input arrives; then
+    /// `input` (the session's after-CR and discard flags) says how the input line ended.
     #[inline(never)]
     fn gen<IO: Read + Write + ReadReady, B: Board>(
         &mut self,
+        model: Result<&Model<'_>, Error>,
         count: u32,
         settings: &GenSettings,
         io: &mut IO,
         board: &B,
+        input: (&mut bool, &mut bool),
     ) -> Result<(), GenFail> {
-        let model = fitting(&self.store, &self.buffers);
-        let model = model_for(&model, Task::Generate)?;
+        let model = model_for(model, Task::Generate)?;
         let b = &mut self.buffers;
         let mut net = NetQ::new(model, b.arena).map_err(GenFail::Failed)?;
         let mut rng = Rng::new(settings.seed);
         let mut stats = GenStats::default();
         let start = board.ticks();
+        let (after_cr, discard) = input;
         for _ in 0..count {
             let n = generate(
                 &mut net,
@@ -445,10 +493,10 @@ impl<'w, P: Partition> Session<'w, P> {
             stats.chars += n as u32;
             // One step per character plus the step that chose the end (unless cut at max).
             stats.steps += n as u32 + (n < settings.sampler.max_len as usize) as u32;
-            if let Some(first) = input_during_reply(io, &mut self.after_cr) {
+            if let Some(first) = input_during_reply(io, after_cr) {
                 stats.ticks = board.ticks().wrapping_sub(start);
                 self.stats = stats;
-                (self.after_cr, self.discard) = drop_input(first, io);
+                (*after_cr, *discard) = drop_input(first, io);
                 return Err(GenFail::Interrupted);
             }
         }
@@ -456,20 +504,18 @@ impl<'w, P: Partition> Session<'w, P> {
         self.stats = stats;
         Ok(())
     }
-}
 
-impl<P: Partition> Session<'_, P> {
     /// `classify NAME...`: one line `name label probability` per name. Every name is
     /// checked against the vocabulary before the first answer.
     #[inline(never)]
     fn classify<IO: Write, B: Board>(
         &mut self,
+        model: Result<&Model<'_>, Error>,
         names: &str,
         io: &mut IO,
         board: &B,
     ) -> Result<(), GenFail> {
-        let model = fitting(&self.store, &self.buffers);
-        let model = model_for(&model, Task::Classify)?;
+        let model = model_for(model, Task::Classify)?;
         for c in names.chars().filter(|c| !c.is_ascii_whitespace()) {
             model.vocab.token(c).map_err(GenFail::Failed)?;
         }
@@ -505,16 +551,11 @@ impl<P: Partition> Session<'_, P> {
     #[inline(never)]
     fn begin_upload<IO: Write, B: Board>(&mut self, r: Request, io: &mut IO, board: &B) {
         let mut l = Line::new();
-        let Some(chunk) = chunk_size(4 * self.buffers.arena.len()) else {
-            let need = (MIN_CHUNK + crate::upload::CHUNK_OVERHEAD) as usize;
-            let have = 4 * self.buffers.arena.len();
-            return l
-                .printf(
-                    "err upload needs %d bytes of arena, this board has %d",
-                    &[],
-                    &[need, have],
-                )
-                .send(io);
+        let arena = 4 * self.console.buffers.arena.len();
+        let Some(chunk) = chunk_size(arena) else {
+            let need = (MIN_CHUNK + CHUNK_OVERHEAD) as usize;
+            let template = "err upload needs %d bytes of arena, this board has %d";
+            return l.printf(template, &[], &[need, arena]).send(io);
         };
         if let Err(e) = self.store.begin(r.len, r.crc, r.single) {
             return l.text("err ").err(&e).send(io);
@@ -531,28 +572,25 @@ impl<P: Partition> Session<'_, P> {
     }
 
     /// One byte of an upload: decoded into the network arena, checked and written by the
-    /// receiver; its answer sent.
-    fn upload_byte<IO: Write, B: Board>(&mut self, b: u8, io: &mut IO, board: &B) {
+    /// receiver; its answer sent. True when every byte is written: commit now.
+    #[inline(never)]
+    fn upload_byte<IO: Write, B: Board>(&mut self, b: u8, io: &mut IO, board: &B) -> bool {
         let Some(up) = &mut self.upload else {
-            return;
+            return false;
         };
         up.last = board.ticks();
         self.after_cr = b == b'\r';
-        let mut l = Line::new();
-        match up.rx.feed(b, &mut *self.buffers.arena, &mut self.store) {
+        match up
+            .rx
+            .feed(b, &mut *self.console.buffers.arena, &mut self.store)
+        {
             Step::Wait => {}
-            Step::Ack(offset) => l.text("ack ").num(offset as u64).send(io),
-            Step::Nak(offset, why) => {
-                l.text("nak ")
-                    .num(offset as u64)
-                    .text(" ")
-                    .text(why.as_str());
-                l.send(io)
-            }
+            Step::Ack(offset) => send_number(io, "ack ", offset, ""),
+            Step::Nak(offset, why) => send_number(io, "nak ", offset, why.as_str()),
             Step::Complete(offset) => {
-                l.text("ack ").num(offset as u64).send(io);
+                send_number(io, "ack ", offset, "");
                 self.upload = None;
-                self.commit(io);
+                return true;
             }
             Step::Abandon(why) => {
                 // The rest of a line that is not a chunk is not a command either.
@@ -560,25 +598,37 @@ impl<P: Partition> Session<'_, P> {
                 self.abandon(why, io);
             }
         }
+        false
     }
 
     /// Every byte is written: the store reads the model back and checks it, the session
     /// checks that it fits the buffers, and only then the store records it as served.
+    #[inline(never)]
     fn commit<IO: Write>(&mut self, io: &mut IO) {
-        let (words, outputs) = (self.buffers.arena.len(), self.buffers.logits.len());
-        let committed = self.store.commit_if(|m| check_fits(m, words, outputs));
-        let mut l = Line::new();
-        match committed.and_then(|_| self.model()) {
+        let b = &self.console.buffers;
+        let (words, outputs) = (b.arena.len(), b.logits.len());
+        match self.store.commit_if(|m| check_fits(m, words, outputs)) {
+            Ok(_) => self.announce(io),
+            Err(e) => send_error(io, "err upload refused: ", &e),
+        }
+        self.console.prompt(io);
+    }
+
+    /// After a commit: the new model's line and `ok`.
+    #[inline(never)]
+    fn announce<IO: Write>(&self, io: &mut IO) {
+        let loaded = self.store.model();
+        match fits(&loaded, &self.console.buffers) {
             Ok(m) => {
-                self.model_line(io, &m);
+                model_line(io, m, &self.store);
                 let _ = io.write_all(b"ok\r\n");
             }
-            Err(e) => l.text("err upload refused: ").err(&e).send(io),
+            Err(e) => send_error(io, "err ", &e),
         }
-        self.prompt(io);
     }
 
     /// Gives the upload up (the old model stays served) and goes back to the commands.
+    #[inline(never)]
     fn abandon<IO: Write>(&mut self, why: Abandon, io: &mut IO) {
         self.upload = None;
         self.store.abort();
@@ -587,16 +637,79 @@ impl<P: Partition> Session<'_, P> {
         match why {
             Abandon::Timeout => l.printf("no data for %d s", &[], &[TIMEOUT_SECONDS as usize]),
             Abandon::NotAChunk => l.text("a line that is not a chunk"),
-            Abandon::TooManyBadChunks => l.printf(
-                "%d bad chunks in a row",
-                &[],
-                &[crate::upload::MAX_BAD_IN_ROW as usize],
-            ),
+            Abandon::TooManyBadChunks => {
+                l.printf("%d bad chunks in a row", &[], &[MAX_BAD_IN_ROW as usize])
+            }
             Abandon::Store(e) => l.err(&e),
         }
         .send(io);
-        self.prompt(io);
+        self.console.prompt(io);
     }
+}
+
+/// Sends `head`, `n` in decimal, and ` tail` if `tail` is not empty, as one line.
+#[inline(never)]
+fn send_number<IO: Write>(io: &mut IO, head: &str, n: u32, tail: &str) {
+    let mut l = Line::new();
+    l.text(head).num(n as u64);
+    if !tail.is_empty() {
+        l.text(" ").text(tail);
+    }
+    l.send(io);
+}
+
+/// Sends `head` and the error's message as one line.
+#[inline(never)]
+fn send_error<IO: Write>(io: &mut IO, head: &str, e: &Error) {
+    Line::new().text(head).err(e).send(io);
+}
+
+/// The model line of `info`, the banner and a commit.
+fn model_line<IO: Write, P: Partition>(io: &mut IO, m: &Model<'_>, store: &ModelStore<P>) {
+    let mut l = Line::new();
+    let c = m.config();
+    let names = [
+        ["rnn", "gru", "lstm"][c.cell as usize],
+        ["generate", "classify"][c.task as usize],
+    ];
+    let numbers = [
+        m.hidden(),
+        m.layer_count(),
+        m.vocab_size(),
+        m.param_count(),
+        store.active().map_or(0, |a| a.len as usize),
+        m.ram_bytes(),
+        m.macs_per_char(),
+    ];
+    let template = "model %s hidden %d layers %d %s vocab %d params %d bytes %d ram %d macs %d";
+    l.printf(template, &names, &numbers).send(io);
+}
+
+/// The CRC-32 the served model's file carries (its last 4 bytes): what identifies the
+/// model. (The CRC-32 of a whole model file is always `2144df1c`, the CRC residue,
+/// because the file ends with its own CRC.)
+fn own_crc<P: Partition>(store: &ModelStore<P>) -> Option<u32> {
+    let bytes = store.model_bytes().ok()?;
+    let tail = bytes.get(bytes.len().checked_sub(4)?..)?;
+    Some(u32::from_le_bytes(tail.try_into().ok()?))
+}
+
+/// Writes a parse error's `err` line.
+#[inline(never)]
+fn parse_error<IO: Write>(e: ParseError<'_>, io: &mut IO) {
+    let mut l = Line::new();
+    l.text("err ");
+    match e {
+        ParseError::BadValue { key, expected } => {
+            l.text("bad ").text(key).text(": expected ").text(expected)
+        }
+        ParseError::UnknownSetting(k) => l
+            .text("unknown setting ")
+            .text(k)
+            .text(" (seed, temp, topk, minp, prefix, maxlen)"),
+        ParseError::Usage(u) => l.text("usage: ").text(u),
+    }
+    .send(io);
 }
 
 /// A byte that arrived during a reply, if any. The LF of a CR LF line ending that
@@ -647,21 +760,21 @@ pub fn check_fits(m: &Model<'_>, arena_words: usize, logits_len: usize) -> Resul
     Ok(())
 }
 
-/// The store's model if there is one and it fits the buffers.
-fn fitting<'s, P: Partition>(
-    store: &'s ModelStore<P>,
+/// The model of `loaded` if it fits the buffers.
+fn fits<'a, 'm>(
+    loaded: &'a Result<Model<'m>, Error>,
     b: &Buffers<'_>,
-) -> Result<Model<'s>, Error> {
-    let m = store.model()?;
-    check_fits(&m, b.arena.len(), b.logits.len()).map(|_| m)
+) -> Result<&'a Model<'m>, Error> {
+    let m = loaded.as_ref().map_err(|e| *e)?;
+    check_fits(m, b.arena.len(), b.logits.len()).map(|()| m)
 }
 
-/// The session's model if there is one and it does `task`.
+/// The model if there is one and it does `task`.
 fn model_for<'a, 'm>(
-    model: &'a Result<Model<'m>, Error>,
+    model: Result<&'a Model<'m>, Error>,
     task: Task,
 ) -> Result<&'a Model<'m>, GenFail> {
-    let model = model.as_ref().map_err(|e| GenFail::NoModel(*e))?;
+    let model = model.map_err(GenFail::NoModel)?;
     if model.task() != task {
         return Err(GenFail::Failed(Error::WrongTask(model.task())));
     }

@@ -4,7 +4,7 @@
 use core::ops::Range;
 
 use super::base64::{encode, encoded_len};
-use super::{Request, CHUNK_OVERHEAD, MAX_TRIES};
+use super::{crc_step, Request, CHUNK_OVERHEAD, MAX_TRIES};
 
 /// Bytes of the chunk line for `data_len` data bytes: `:`, base64, CR LF.
 pub const fn chunk_line_len(data_len: usize) -> usize {
@@ -15,14 +15,8 @@ pub const fn chunk_line_len(data_len: usize) -> usize {
 /// its length, or `None` when `out` is shorter than [`chunk_line_len`].
 pub fn chunk_line(offset: u32, data: &[u8], out: &mut [u8]) -> Option<usize> {
     let offset = offset.to_le_bytes();
-    let crc = {
-        const CRC: crc::Crc<u32, crc::NoTable> =
-            crc::Crc::<u32, crc::NoTable>::new(&crc::CRC_32_ISO_HDLC);
-        let mut d = CRC.digest();
-        d.update(&offset);
-        d.update(data);
-        d.finalize().to_le_bytes()
-    };
+    let crc = !offset.iter().chain(data).fold(!0, |c, &b| crc_step(c, b));
+    let crc = crc.to_le_bytes();
     let bytes = offset.iter().chain(data).chain(&crc).copied();
     *out.first_mut()? = b':';
     let n = 1 + encode(bytes, out.get_mut(1..)?)?;
@@ -166,7 +160,7 @@ impl Sender {
             }
             Reply::Ack(_) => Event::Wait, // an old chunk's, sent again
             Reply::Nak(offset, _) => {
-                self.tries += 1;
+                self.tries = self.tries.saturating_add(1);
                 if self.tries > MAX_TRIES {
                     return Event::Failed("a chunk was refused 4 times");
                 }

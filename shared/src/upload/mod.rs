@@ -62,8 +62,10 @@ pub const TIMEOUT_SECONDS: u32 = 3;
 /// below [`MIN_CHUNK`].
 pub fn chunk_size(scratch_bytes: usize) -> Option<u32> {
     let room = scratch_bytes.saturating_sub(CHUNK_OVERHEAD as usize);
-    let room = u32::try_from(room).unwrap_or(u32::MAX).min(MAX_CHUNK);
-    let chunk = 1u32 << (31 - room.max(1).leading_zeros());
+    let mut chunk = MAX_CHUNK;
+    while chunk as usize > room && chunk >= MIN_CHUNK {
+        chunk /= 2;
+    }
     (chunk >= MIN_CHUNK).then_some(chunk)
 }
 
@@ -82,10 +84,9 @@ impl Request {
     /// The request in the words after `upload`, or `None` when they are not
     /// `<len> <8 hex digits> [single]`.
     pub fn parse<'a>(mut words: impl Iterator<Item = &'a str>) -> Option<Request> {
-        let len = words.next()?.parse().ok()?;
-        let hex = |w: &&str| w.len() == 8 && w.bytes().all(|b| b.is_ascii_hexdigit());
-        let crc = words.next().filter(hex)?;
-        let crc = u32::from_str_radix(crc, 16).ok()?;
+        let len = parse_u32(words.next()?, 10)?;
+        let crc = words.next().filter(|w| w.len() == 8)?;
+        let crc = parse_u32(crc, 16)?;
         let single = match words.next() {
             None => false,
             Some("single") => true,
@@ -98,21 +99,31 @@ impl Request {
     }
 }
 
-/// CRC-32 (ISO-HDLC, no table: the model file's) of bytes `0..n` of `s`.
-fn crc_of<S: Scratch + ?Sized>(s: &S, n: usize) -> u32 {
-    const CRC: crc::Crc<u32, crc::NoTable> =
-        crc::Crc::<u32, crc::NoTable>::new(&crc::CRC_32_ISO_HDLC);
-    let mut digest = CRC.digest();
-    let mut piece = [0u8; 16];
-    let mut at = 0;
-    while at < n {
-        let k = piece.len().min(n - at);
-        let piece = piece.get_mut(..k).unwrap_or_default();
-        scratch::copy_out(s, at, piece);
-        digest.update(piece);
-        at += k;
+/// Digits in base `radix` as a `u32`, `None` if empty, not digits, or too large (by
+/// hand: `str::parse` and `from_str_radix` cost the micro:bit 450 bytes of code).
+fn parse_u32(w: &str, radix: u32) -> Option<u32> {
+    if w.is_empty() {
+        return None;
     }
-    digest.finalize()
+    w.bytes().try_fold(0u32, |n, b| {
+        let d = (b as char).to_digit(radix)?;
+        n.checked_mul(radix)?.checked_add(d)
+    })
+}
+
+/// Adds `b` to a CRC-32 (ISO-HDLC, reflected, bit by bit: no table, little code) whose
+/// register is `crc`; start with `!0`, end with `!crc`.
+pub(crate) fn crc_step(mut crc: u32, b: u8) -> u32 {
+    crc ^= b as u32;
+    for _ in 0..8 {
+        crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
+    }
+    crc
+}
+
+/// CRC-32 (ISO-HDLC, as in the model file) of bytes `0..n` of `s`.
+fn crc_of<S: Scratch + ?Sized>(s: &S, n: usize) -> u32 {
+    !(0..n).fold(!0, |crc, i| crc_step(crc, s.get(i)))
 }
 
 #[cfg(test)]
@@ -145,6 +156,8 @@ mod tests {
             ..want
         };
         assert_eq!(p("1234 00ABCDEF single"), Some(single));
+        let max = p("4294967295 ffffffff").unwrap();
+        assert_eq!((max.len, max.crc), (u32::MAX, u32::MAX));
         for bad in [
             "",
             "1234",
@@ -156,6 +169,7 @@ mod tests {
             "1234 00abcdef twice",
             "1234 00abcdef single more",
             "99999999999 00abcdef",
+            "4294967296 00abcdef",
         ] {
             assert_eq!(p(bad), None, "{bad}");
         }

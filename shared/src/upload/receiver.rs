@@ -91,7 +91,8 @@ pub struct Receiver {
 
 impl Receiver {
     /// Ready for the first chunk of a `len`-byte model in chunks of `chunk` data bytes (a
-    /// power of two; see [`super::chunk_size`]). `after_cr`: the command line ended with CR.
+    /// power of two, see [`super::chunk_size`]).
+    /// `after_cr`: the command line ended with CR.
     pub fn new(len: u32, chunk: u32, after_cr: bool) -> Receiver {
         Receiver {
             len,
@@ -162,7 +163,7 @@ impl Receiver {
             return Err(Nak::Crc);
         }
         let offset = u32_at(scratch, 0);
-        if offset < self.next && offset % self.chunk == 0 {
+        if offset < self.next && offset & (self.chunk - 1) == 0 {
             return Ok((offset, None));
         }
         if offset != self.next {
