@@ -9,7 +9,7 @@ use micrornn::store::{ModelStore, Partition, Slot};
 use micrornn_trainer::device::boards::{BoardKind, BoardSpec, FlashFormat};
 use micrornn_trainer::export::board_file::{firmware_file, model_file, FileFormat};
 use micrornn_trainer::export::image::Image;
-use micrornn_trainer::export::partition::model_image;
+use micrornn_trainer::export::partition::{model_image, store_capacity};
 use micrornn_trainer::export::quantize::export;
 use micrornn_trainer::train::params::Dims;
 
@@ -343,4 +343,15 @@ fn drive_names_and_formats() {
             assert_eq!(sector, 4096, "{}: RP boot ROMs erase 4 KiB sectors", s.name);
         }
     }
+}
+
+#[test]
+fn store_capacities_are_what_the_emulated_boards_report() {
+    // `info` of the firmware under QEMU: `store slot S single P`.
+    let cap = |b: BoardKind| store_capacity(&b.spec()).unwrap();
+    assert_eq!(cap(BoardKind::Mps2An386), (524_264, 1_048_552));
+    assert_eq!(cap(BoardKind::Microbit), (98_280, 196_584));
+    // Real boards: half the partition in whole erase pages, less the 24-byte record.
+    assert_eq!(cap(BoardKind::Pico), (786_408, 1_572_840));
+    assert_eq!(cap(BoardKind::NucleoF411re), (131_048, 262_120));
 }

@@ -66,21 +66,24 @@ pub fn run(a: FirmwareArgs) -> Result<()> {
             file.bytes.len()
         );
     }
+    let model_arg = a.model.as_ref().map(|m| m.display().to_string());
     print_next(
         &spec,
         &out.display().to_string(),
         &elf_out.display().to_string(),
-        model.is_some(),
+        model_arg.as_deref(),
     );
     Ok(())
 }
 
 /// What to do with the files.
-fn print_next(spec: &BoardSpec, file: &str, elf: &str, with_model: bool) {
+fn print_next(spec: &BoardSpec, file: &str, elf: &str, model: Option<&str>) {
+    let with_model = model.is_some();
     let name = spec.name;
     println!("next:");
     let Some(flash) = spec.flash_format else {
-        println!("  micrornn emulate --board {name} --elf {elf} --model M.mrnn");
+        let model = model.unwrap_or("M.mrnn");
+        println!("  micrornn emulate --board {name} --elf {elf} --model {model}");
         return;
     };
     let drive = flash.drive();
@@ -99,7 +102,13 @@ fn print_next(spec: &BoardSpec, file: &str, elf: &str, with_model: bool) {
         }
     }
     if let Some(chip) = spec.probe_chip {
-        println!("     (or with a debug probe: probe-rs run --chip {chip} {elf})");
+        match model {
+            Some(m) => println!(
+                "     (or with a debug probe: probe-rs run --chip {chip} {elf}, the firmware \
+                 only; then micrornn device upload {m})"
+            ),
+            None => println!("     (or with a debug probe: probe-rs run --chip {chip} {elf})"),
+        }
     }
     println!("  3. micrornn ports                      # the board's serial port");
     if !with_model {

@@ -60,6 +60,30 @@ pub fn model_image(spec: &BoardSpec, model: &[u8]) -> Result<ModelImage> {
     })
 }
 
+/// The largest model `spec`'s store takes in one slot and in the whole partition
+/// (`--single-slot`): what the device's `info` reports as `store slot S single P`.
+pub fn store_capacity(spec: &BoardSpec) -> Result<(usize, usize)> {
+    fn of<const E: usize, const W: usize>(len: usize) -> (usize, usize) {
+        let mut flash = HostFlash::<E, W> {
+            mem: vec![0xFF; len],
+            touched: BTreeSet::new(),
+        };
+        let store = ModelStore::open(&mut flash);
+        (store.slot_capacity(), store.partition_capacity())
+    }
+    let len = spec.partition_len as usize;
+    Ok(match (spec.erase_size, spec.write_size) {
+        (1024, 4) => of::<1024, 4>(len),
+        (4096, 1) => of::<4096, 1>(len),
+        (4096, 4) => of::<4096, 4>(len),
+        (131_072, 4) => of::<131_072, 4>(len),
+        (e, w) => bail!(
+            "{}: no model store layout for {e}-byte erase pages and {w}-byte write units",
+            spec.name
+        ),
+    })
+}
+
 /// Uploads `model` into an erased partition of `len` bytes with `E`-byte erase pages and
 /// `W`-byte write units. Returns the partition's bytes, the pages to write (touched by
 /// the store, and both slots' record pages), the slot, and `E`.
