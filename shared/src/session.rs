@@ -30,8 +30,8 @@ use crate::rng::Rng;
 use crate::store::{ModelStore, Partition};
 use crate::text::{div_rem, hex, Text};
 use crate::upload::{
-    chunk_size, Abandon, Receiver, Request, Step, CHUNK_OVERHEAD, MAX_BAD_IN_ROW, MIN_CHUNK,
-    TIMEOUT_SECONDS,
+    chunk_size, model_crc, Abandon, Receiver, Request, Step, CHUNK_OVERHEAD, MAX_BAD_IN_ROW,
+    MIN_CHUNK, TIMEOUT_SECONDS,
 };
 
 /// Longest input line, in bytes (without its ending).
@@ -423,7 +423,16 @@ impl Console<'_> {
         match store.active() {
             Some(a) => {
                 let mut digits = [0; 8];
-                let crc = hex(own_crc(store).unwrap_or(a.crc), 8, false, &mut digits);
+                let crc = hex(
+                    store
+                        .model_bytes()
+                        .ok()
+                        .and_then(model_crc)
+                        .unwrap_or(a.crc),
+                    8,
+                    false,
+                    &mut digits,
+                );
                 let seq = [a.seq as usize];
                 l.printf("slot %s seq %d crc %s", &[a.slot.name(), crc], &seq)
             }
@@ -683,15 +692,6 @@ fn model_line<IO: Write, P: Partition>(io: &mut IO, m: &Model<'_>, store: &Model
     ];
     let template = "model %s hidden %d layers %d %s vocab %d params %d bytes %d ram %d macs %d";
     l.printf(template, &names, &numbers).send(io);
-}
-
-/// The CRC-32 the served model's file carries (its last 4 bytes): what identifies the
-/// model. (The CRC-32 of a whole model file is always `2144df1c`, the CRC residue,
-/// because the file ends with its own CRC.)
-fn own_crc<P: Partition>(store: &ModelStore<P>) -> Option<u32> {
-    let bytes = store.model_bytes().ok()?;
-    let tail = bytes.get(bytes.len().checked_sub(4)?..)?;
-    Some(u32::from_le_bytes(tail.try_into().ok()?))
 }
 
 /// Writes a parse error's `err` line.

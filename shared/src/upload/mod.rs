@@ -11,9 +11,12 @@
 //!                                  ←     ack <last>, model …, ok  or  err <why>
 //! ```
 //!
-//! - `<len>` is the model's length in bytes (decimal), `<crc>` its CRC-32 (ISO-HDLC, as in
-//!   the model file) as 8 hex digits; `single` lets a model larger than one slot take the
-//!   whole partition (the old model is erased first: an interrupted upload leaves none).
+//! - `<len>` is the model's length in bytes (decimal), `<crc>` the CRC-32 (ISO-HDLC, as in
+//!   the model file) of those `<len>` bytes as 8 hex digits — for a valid model file always
+//!   `2144df1c`, the residue of bytes that end with their own CRC; the device checks it on
+//!   what it wrote. `info` names a model by the CRC its file carries ([`model_crc`]).
+//!   `single` lets a model larger than one slot take the whole partition (the old model is
+//!   erased first: an interrupted upload leaves none).
 //! - `<chunk>` is the data bytes per chunk: a power of two from [`MIN_CHUNK`] to
 //!   [`MAX_CHUNK`] that fits the device's network arena with [`CHUNK_OVERHEAD`] bytes
 //!   ([`chunk_size`]). Every chunk holds exactly `<chunk>` bytes but the last.
@@ -38,7 +41,7 @@ mod scratch;
 
 pub use base64::{encode as base64_encode, encoded_len, DecodeError, Decoder};
 pub use host::{
-    chunk_line, chunk_line_len, command, parse_reply, wire_bytes, Event, Reply, Sender,
+    chunk_line, chunk_line_len, command, model_crc, parse_reply, wire_bytes, Event, Reply, Sender,
 };
 pub use receiver::{Abandon, Nak, Receiver, Step, Target};
 pub use scratch::Scratch;
