@@ -96,7 +96,7 @@ struct Upload {
 }
 
 /// The state of one serial session: the model store, the line being typed or the upload
-/// being received, and the command side ([`Console`]).
+/// being received, and the command side (buffers, settings, echo, measurements).
 ///
 /// The model is not kept: it borrows the store's flash, which an upload writes. Each
 /// command that needs it loads it ([`ModelStore::model`], no CRC pass) in a frame of its
