@@ -1,8 +1,13 @@
-//! Helpers for the end-to-end tests in `tests/`: small data sets and quickly trained models.
+//! Helpers for the end-to-end tests in `tests/`: small data sets, quickly trained models,
+//! random-weight models of a given shape, and a TCP proxy that damages a serial line ([`proxy`]).
 
 use std::path::{Path, PathBuf};
 
+pub mod proxy;
+
+use micrornn_trainer::export::quantize::export;
 use micrornn_trainer::train::config::TrainConfig;
+use micrornn_trainer::train::params::Dims;
 use micrornn_trainer::train::run::{train, RunOptions, TrainPaths, TrainSummary};
 
 /// The repository's data set.
@@ -72,4 +77,16 @@ pub fn train_tiny(
     )
     .expect("training runs");
     (paths, summary)
+}
+
+/// A model with random weights (no training), of the shape `dims` over the characters
+/// `chars` (sorted, `dims.vocab - 2` of them), for tests that need a model of a given
+/// size or shape at once. Weights are uniform in ±1.5/√fan-in.
+pub fn random_model(dims: Dims, chars: &str, labels: &[String], seed: u64) -> Vec<u8> {
+    let mut rng = micrornn::rng::Rng::new(seed);
+    let a = 1.5 / (dims.hidden as f32).sqrt();
+    let flat: Vec<f32> = (0..dims.param_count())
+        .map(|_| (rng.next_u32() as f32 / u32::MAX as f32 * 2.0 - 1.0) * a)
+        .collect();
+    export(&dims.split(&flat), dims.task, chars, labels).expect("random weights export")
 }
