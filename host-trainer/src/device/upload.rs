@@ -371,3 +371,60 @@ impl Run<'_> {
             .ok_or_else(|| anyhow!("the device did not answer `{what}` in {wait:?}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn info_lines_parse() {
+        let info = lines(
+            "firmware micrornn 0.1.0\nboard microbit\nformat 1\npartition 00010000 196608 bytes\n\
+             capacity ram 1024 outputs 96\nstore slot 98280 single 196584\n\
+             slot b seq 7 crc 00c0ffee\nmodel rnn hidden 24 layers 1 generate vocab 28",
+        );
+        let f = DeviceFacts::parse(&info).unwrap();
+        assert_eq!(f.board, "microbit");
+        assert_eq!(
+            (f.ram_bytes, f.outputs, f.partition_len),
+            (1024, 96, 196608)
+        );
+        assert_eq!(
+            (f.slot_capacity, f.single_capacity),
+            (Some(98280), Some(196584))
+        );
+        let serving = Serving {
+            slot: "b".into(),
+            seq: 7,
+            crc: 0x00c0_ffee,
+        };
+        assert_eq!(f.serving, Some(serving));
+        assert!(f.model_line.starts_with("model rnn hidden 24"));
+
+        let empty =
+            lines("partition 0 10 bytes\ncapacity ram 8 outputs 2\nslot none\nmodel none: x");
+        let f = DeviceFacts::parse(&empty).unwrap();
+        assert_eq!((f.serving, f.slot_capacity), (None, None));
+        for bad in [
+            "capacity ram 8 outputs 2",
+            "partition 0 10 bytes",
+            "capacity ram x outputs 2",
+        ] {
+            assert!(DeviceFacts::parse(&lines(bad)).is_err(), "{bad}");
+        }
+        let bad_slot =
+            lines("partition 0 10 bytes\ncapacity ram 8 outputs 2\nslot a seq 1 crc xyz");
+        assert!(DeviceFacts::parse(&bad_slot).is_err());
+    }
+
+    #[test]
+    fn model_crc_is_the_files_last_word() {
+        assert_eq!(model_crc(&[1, 2, 3, 0xee, 0xff, 0xc0, 0x00]), 0x00c0_ffee);
+        assert_eq!(model_crc(&[1, 2, 3]), 0);
+        assert!(chunk_wait(chunk_line_len(4096)) < Duration::from_secs(3));
+    }
+}
