@@ -4,6 +4,7 @@ use anyhow::{bail, Context, Result};
 use micrornn_trainer::device::emulator::{
     build_firmware, check_qemu, partition_file, qemu_command,
 };
+use micrornn_trainer::device::stop::{self, Guarded};
 
 use crate::cli::args::EmulateArgs;
 
@@ -35,9 +36,14 @@ pub fn run(a: EmulateArgs) -> Result<()> {
         eprintln!("booting {} in QEMU; quit with Ctrl-A then X", spec.name);
     }
     let file = partition.as_ref().map(|f| f.path());
-    let status = qemu_command(&spec, &elf, file, &serial, a.icount)
-        .status()
+    let child = qemu_command(&spec, &elf, file, &serial, a.icount)
+        .spawn()
         .context("cannot start qemu-system-arm")?;
+    // Ended with this command, whatever ends it (Ctrl-C, SIGTERM, SIGHUP).
+    let status = Guarded::new(child)?.wait()?;
+    if stop::requested() {
+        bail!("stopped by a signal; qemu-system-arm ended");
+    }
     if !status.success() {
         bail!("qemu-system-arm exited with {status}");
     }

@@ -8,13 +8,14 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
 use crate::device::boards::BoardSpec;
 use crate::device::client::DeviceClient;
+use crate::device::stop::Guarded;
 use crate::export::board_file::{model_file, FileFormat};
 
 /// The firmware folder of this repository.
@@ -142,7 +143,7 @@ pub fn check_qemu() -> Result<()> {
 /// A running emulated board whose UART listens on a local TCP port.
 #[derive(Debug)]
 pub struct Emulator {
-    child: Child,
+    child: Guarded,
     /// The partition file QEMU loads (kept until QEMU is gone).
     _partition: Option<tempfile::NamedTempFile>,
     /// The `--port` for [`crate::device::client::DeviceClient`]: `tcp:127.0.0.1:PORT`.
@@ -185,14 +186,15 @@ impl Emulator {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let serial = format!("tcp:127.0.0.1:{port},server=on,wait=on");
         let file = partition.as_ref().map(|f| f.path());
-        let mut child = qemu_command(spec, elf, file, &serial, icount)
+        let child = qemu_command(spec, elf, file, &serial, icount)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .context("cannot start qemu-system-arm")?;
+        let child = Guarded::new(child)?;
         // Pass QEMU's messages on, except its note that it waits for the connection.
-        if let Some(err) = child.stderr.take() {
+        if let Some(err) = child.take_stderr() {
             std::thread::spawn(move || {
                 for line in BufReader::new(err).lines().map_while(Result::ok) {
                     if !line.contains("QEMU waiting for connection") {
@@ -227,12 +229,5 @@ impl Emulator {
                 }
             }
         }
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

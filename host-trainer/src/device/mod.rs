@@ -11,4 +11,5 @@ pub mod build;
 pub mod client;
 pub mod emulator;
 pub mod ports;
+pub mod stop;
 pub mod upload;

@@ -1,18 +1,15 @@
 //! `micrornn device … upload M.mrnn`: check the model against the device, send it with a
 //! progress bar, print the device's new model line.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use micrornn_trainer::device::client::DeviceClient;
+use micrornn_trainer::device::stop;
 use micrornn_trainer::device::upload::{check, model_crc, send, DeviceFacts, Options, Watch};
 
 use crate::cli::args::DeviceUploadArgs;
-
-/// Set by Ctrl-C during the upload.
-static STOP: AtomicBool = AtomicBool::new(false);
 
 pub fn run(dev: &mut DeviceClient, a: &DeviceUploadArgs, timeout: Duration) -> Result<()> {
     let file = a.model.display().to_string();
@@ -26,11 +23,11 @@ pub fn run(dev: &mut DeviceClient, a: &DeviceUploadArgs, timeout: Duration) -> R
 
     // From the first byte on, Ctrl-C ends the upload with an error line (the device
     // gives up after its timeout and keeps its old model).
-    ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst)).context("cannot catch Ctrl-C")?;
+    stop::install()?;
     let mut bar = Bar(progress_bar(bytes.len() as u64));
     let sent = send(dev, &bytes, a.single_slot, timeout, &mut bar);
     bar.0.finish_and_clear();
-    let sent = sent.map_err(|e| match STOP.load(Ordering::SeqCst) {
+    let sent = sent.map_err(|e| match stop::requested() {
         // The first line says how far it got and what the device serves.
         true => anyhow!("interrupted by Ctrl-C: {e}"),
         false => e,
@@ -79,6 +76,6 @@ impl Watch for Bar {
     }
 
     fn stopped(&self) -> bool {
-        STOP.load(Ordering::SeqCst)
+        stop::requested()
     }
 }
