@@ -128,7 +128,7 @@ struct Console;
 
 impl Text for Console {
     fn push_str(&mut self, s: &str) {
-        let mut uart = current::Uart::init();
+        let mut uart = crate::board::Uart::init();
         let _ = embedded_io::Write::write_all(&mut uart, s.as_bytes());
     }
 }

@@ -27,7 +27,7 @@ reg!(
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
-    let mut uart = current::Uart::init();
+    let mut uart = micrornn_firmware::board::Uart::init();
     current::start_ticks();
     let _ = write!(uart, "selftest on {}\r\n", current::NAME);
     for n in [10_000, 100_000] {

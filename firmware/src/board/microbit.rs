@@ -2,7 +2,6 @@
 //! on the USB-serial pins at 115200 baud, TIMER0 at 8 MHz as the tick counter (the
 //! nRF51's M0 has no SysTick).
 
-use core::convert::Infallible;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use micrornn::session::Buffers;
@@ -48,7 +47,7 @@ pub const fn partition_medium() -> PartitionMedium {
 
 /// Sets up the UART and the tick counter, then serves the session on the model partition.
 pub fn run(buffers: Buffers<'static>) -> ! {
-    let mut uart = Uart::init();
+    let mut uart = super::Uart::init();
     let device = super::Device::start();
     super::serve(&mut uart, &device, buffers)
 }
@@ -86,22 +85,15 @@ const RX_PIN: u32 = 25;
 const INTEN_RXDRDY: u32 = 1 << 2;
 const UART0_IRQ: u16 = 2;
 
-/// UART0, the serial line (QEMU: `-serial stdio`).
-#[derive(Debug)]
-pub struct Uart(());
-
-impl Uart {
-    /// Enables transmit and receive at 115200 baud. Safe to call again (the panic report does).
-    pub fn init() -> Uart {
-        PSELTXD.write(TX_PIN);
-        PSELRXD.write(RX_PIN);
-        BAUDRATE.write(BAUD_115200);
-        ENABLE.write(ENABLE_UART);
-        TASKS_STARTTX.write(1);
-        TASKS_STARTRX.write(1);
-        super::unmask(UART0_IRQ);
-        Uart(())
-    }
+/// Enables transmit and receive at 115200 baud (again: the panic report does).
+pub fn init_uart() {
+    PSELTXD.write(TX_PIN);
+    PSELRXD.write(RX_PIN);
+    BAUDRATE.write(BAUD_115200);
+    ENABLE.write(ENABLE_UART);
+    TASKS_STARTTX.write(1);
+    TASKS_STARTRX.write(1);
+    super::unmask(UART0_IRQ);
 }
 
 /// Sleeps until a byte has arrived (at once if one is there).
@@ -122,59 +114,28 @@ fn arm_rx() {
     INTENSET.write(INTEN_RXDRDY);
 }
 
-fn rx_ready() -> bool {
+/// A received byte is waiting.
+pub fn rx_ready() -> bool {
     EVENTS_RXDRDY.read() != 0
 }
 
 /// Takes one received byte. The event is cleared before RXD is read: reading RXD raises
 /// it again if the FIFO holds more (hardware and QEMU alike).
-fn take_byte() -> u8 {
+pub fn take_byte() -> u8 {
     EVENTS_RXDRDY.write(0);
     RXD.read() as u8
 }
 
-impl embedded_io::ErrorType for Uart {
-    type Error = Infallible;
+/// Sends a byte: TXD, then wait for TXDRDY (QEMU ignores TXD while a byte is pending, so
+/// the wait is needed there too).
+pub fn send_byte(b: u8) {
+    EVENTS_TXDRDY.write(0);
+    TXD.write(b as u32);
+    while EVENTS_TXDRDY.read() == 0 {}
 }
 
-impl embedded_io::Read for Uart {
-    /// Sleeps until a byte arrives, then takes what is there (at most `buf.len()`).
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Infallible> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        wait_for_input();
-        let mut n = 0;
-        while n < buf.len() && rx_ready() {
-            buf[n] = take_byte();
-            n += 1;
-        }
-        Ok(n)
-    }
-}
-
-impl embedded_io::ReadReady for Uart {
-    fn read_ready(&mut self) -> Result<bool, Infallible> {
-        Ok(rx_ready())
-    }
-}
-
-impl embedded_io::Write for Uart {
-    /// One byte at a time: TXD, then wait for TXDRDY (QEMU ignores TXD while a byte is
-    /// pending, so the wait is needed there too).
-    fn write(&mut self, buf: &[u8]) -> Result<usize, Infallible> {
-        for &b in buf {
-            EVENTS_TXDRDY.write(0);
-            TXD.write(b as u32);
-            while EVENTS_TXDRDY.read() == 0 {}
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> Result<(), Infallible> {
-        Ok(()) // every byte has left when `write` returns
-    }
-}
+/// Waits until the last byte has left: at once, `send_byte` waits for each.
+pub fn wait_tx_free() {}
 
 // ---- ticks: TIMER0 (32 bits at 8 MHz) plus a count of its wraps ----
 

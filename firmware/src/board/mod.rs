@@ -3,13 +3,14 @@
 //!
 //! A board module is small and does only board things. Each has the same items:
 //! `NAME`; the session's buffer sizes `ARENA_LEN`, `LOGITS_LEN`; `TICKS_PER_SECOND` and
-//! `INSTRUCTIONS_PER_TICK` (under QEMU `-icount shift=0`); a `Uart` with `init()` and the
-//! `embedded_io` traits, `wait_for_input()`, which sleeps until a byte has arrived, and
-//! `wait_for_input_or_tick()`, which also wakes up within a second;
-//! `start_ticks()` and `ticks()`; `on_interrupt(irqn)` for its
-//! interrupts; `PartitionMedium` and `partition_medium()`, how its model partition is
-//! erased and written ([`crate::flash`]); and `run(buffers)`, which sets up the UART and
-//! ticks, takes the model partition and serves the session forever.
+//! `INSTRUCTIONS_PER_TICK` (under QEMU `-icount shift=0`); its UART's bytes —
+//! `init_uart()`, `rx_ready()`, `take_byte()`, `send_byte(b)`, `wait_tx_free()`,
+//! `wait_for_input()` (sleeps until a byte has arrived) and `wait_for_input_or_tick()`
+//! (also wakes within a second) — which [`Uart`] turns into embedded-io; `start_ticks()`
+//! and `ticks()`; `on_interrupt(irqn)` for its interrupts; `PartitionMedium` and
+//! `partition_medium()`, how its model partition is erased and written
+//! ([`crate::flash`]); and `run(buffers)`, which sets up the UART and ticks, takes the
+//! model partition and serves the session forever.
 //!
 //! | board | module | target |
 //! |---|---|---|
@@ -100,6 +101,63 @@ where
             current::wait_for_input();
         }
         session.poll(uart, device);
+    }
+}
+
+// ---- the serial line ----
+
+/// The board's UART (QEMU: `-serial stdio`) as embedded-io, over its byte functions.
+#[derive(Debug)]
+pub struct Uart(());
+
+impl Uart {
+    /// Enables transmit and receive at 115200 baud. Safe to call again (the panic report does).
+    pub fn init() -> Uart {
+        current::init_uart();
+        Uart(())
+    }
+}
+
+impl embedded_io::ErrorType for Uart {
+    type Error = core::convert::Infallible;
+}
+
+impl embedded_io::Read for Uart {
+    /// Sleeps until a byte arrives, then takes what is there (at most `buf.len()`).
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        current::wait_for_input();
+        let mut n = 0;
+        for slot in buf.iter_mut() {
+            if !current::rx_ready() {
+                break;
+            }
+            *slot = current::take_byte();
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+impl embedded_io::ReadReady for Uart {
+    fn read_ready(&mut self) -> Result<bool, Self::Error> {
+        Ok(current::rx_ready())
+    }
+}
+
+impl embedded_io::Write for Uart {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        for &b in buf {
+            current::send_byte(b);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        current::wait_tx_free();
+        Ok(())
     }
 }
 

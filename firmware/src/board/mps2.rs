@@ -9,7 +9,6 @@
 //! at 0x2800_0000, UART0 at 0x4020_0000), and the reset vector, read from the secure alias
 //! 0x1000_0000 of SSRAM1, finds the vector table there.
 
-use core::convert::Infallible;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use cortex_m::peripheral::{syst::SystClkSource, SCB, SYST};
@@ -79,7 +78,7 @@ pub const fn partition_medium() -> PartitionMedium {
 
 /// Sets up the UART and the tick counter, then serves the session on the model partition.
 pub fn run(buffers: Buffers<'static>) -> ! {
-    let mut uart = Uart::init();
+    let mut uart = super::Uart::init();
     let device = super::Device::start();
     super::serve(&mut uart, &device, buffers)
 }
@@ -106,18 +105,11 @@ const CTRL_RX_INTEN: u32 = 1 << 3;
 const INTSTATUS_RX: u32 = 1 << 1;
 const BAUD: u32 = 115_200;
 
-/// UART0, the serial line (QEMU: `-serial stdio`).
-#[derive(Debug)]
-pub struct Uart(());
-
-impl Uart {
-    /// Enables transmit and receive at 115200 baud. Safe to call again (the panic report does).
-    pub fn init() -> Uart {
-        BAUDDIV.write(SYSCLK_HZ / BAUD);
-        CTRL.write(CTRL_TX_EN | CTRL_RX_EN);
-        super::unmask(UART0_RX_IRQ);
-        Uart(())
-    }
+/// Enables transmit and receive at 115200 baud (again: the panic report does).
+pub fn init_uart() {
+    BAUDDIV.write(SYSCLK_HZ / BAUD);
+    CTRL.write(CTRL_TX_EN | CTRL_RX_EN);
+    super::unmask(UART0_RX_IRQ);
 }
 
 /// Sleeps until a byte has arrived (at once if one is there).
@@ -136,53 +128,25 @@ fn arm_rx() {
     CTRL.write(CTRL.read() | CTRL_RX_INTEN);
 }
 
-fn rx_ready() -> bool {
+/// A received byte is waiting.
+pub fn rx_ready() -> bool {
     STATE.read() & STATE_RX_FULL != 0
 }
 
-fn wait_tx_free() {
+/// Takes the received byte.
+pub fn take_byte() -> u8 {
+    DATA.read() as u8
+}
+
+/// Sends a byte once the transmit buffer is free.
+pub fn send_byte(b: u8) {
+    wait_tx_free();
+    DATA.write(b as u32);
+}
+
+/// Waits until the last byte has left the transmit buffer.
+pub fn wait_tx_free() {
     while STATE.read() & STATE_TX_FULL != 0 {}
-}
-
-impl embedded_io::ErrorType for Uart {
-    type Error = Infallible;
-}
-
-impl embedded_io::Read for Uart {
-    /// Sleeps until a byte arrives, then takes what is there (at most `buf.len()`).
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Infallible> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        wait_for_input();
-        let mut n = 0;
-        while n < buf.len() && rx_ready() {
-            buf[n] = DATA.read() as u8;
-            n += 1;
-        }
-        Ok(n)
-    }
-}
-
-impl embedded_io::ReadReady for Uart {
-    fn read_ready(&mut self) -> Result<bool, Infallible> {
-        Ok(rx_ready())
-    }
-}
-
-impl embedded_io::Write for Uart {
-    fn write(&mut self, buf: &[u8]) -> Result<usize, Infallible> {
-        for &b in buf {
-            wait_tx_free();
-            DATA.write(b as u32);
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> Result<(), Infallible> {
-        wait_tx_free();
-        Ok(())
-    }
 }
 
 // ---- ticks: SysTick (24 bits) plus a count of its wraps ----
