@@ -195,25 +195,15 @@ impl BoardKind {
                 flash_format: Some(FlashFormat::Hex { drive: "MICROBIT" }),
                 probe_chip: Some("nRF51822_xxAA"),
             },
+            // The same machine as the mps2-an386 but for the core, the target and where the
+            // program is linked (SSRAM1's secure alias; the partition keeps its plain
+            // address: firmware/memory/mps2-an505.x).
             BoardKind::Mps2An505 => BoardSpec {
                 name: "mps2-an505",
                 target: "thumbv8m.main-none-eabihf",
                 machine: Some("mps2-an505"),
-                firmware_dir: "firmware",
-                firmware_bin: Some("firmware"),
-                profile: "release",
-                // The program is linked at SSRAM1's secure alias; the partition uses its
-                // plain address (firmware/memory/mps2-an505.x).
                 flash_addr: 0x1000_0000,
-                flash_len: 0x0040_0000,
-                partition_addr: 0x0020_0000,
-                partition_len: 0x0010_0000,
-                erase_size: 4096,
-                write_size: 4,
-                arena_words: MPS2_ARENA_WORDS,
-                logits_len: 1024,
-                flash_format: None,
-                probe_chip: None,
+                ..BoardKind::Mps2An386.spec()
             },
             BoardKind::Pico => BoardSpec {
                 name: "pico",
