@@ -4,26 +4,52 @@
 //! session writes, but not for a host that is gone: with DTR low (the terminal closed the
 //! port) bytes are dropped at once, and a host that takes nothing for [`STALL`] (unplugged,
 //! suspended, a program that stopped reading) is taken for gone until it sends again or
-//! reopens the port. A reply to nobody thus never wedges the firmware.
+//! reopens the port. A reply to nobody thus never wedges the firmware. A reply still being
+//! written when the terminal closes the port is not shown to the next one (but for the
+//! one USB packet, at most 64 bytes, already on its way).
 
 use core::convert::Infallible;
 use core::sync::atomic::Ordering;
 
 use embassy_time::{Duration, Instant};
 
-use crate::usb::{READER, RX, TX};
+use crate::usb::{opened, READER, RX, TX};
 
 /// How long a write waits for the host to take bytes before it gives the host up.
 pub const STALL: Duration = Duration::from_millis(1000);
 
-/// The serial port the session talks on (every value is the same port).
-#[derive(Debug, Default)]
-pub struct Serial(());
+/// The serial port the session talks on.
+#[derive(Debug)]
+pub struct Serial {
+    /// The connection (a count of [`opened`]) the session is answering; bytes written while
+    /// a newer one is open belong to a reply to a terminal that has gone, and are dropped,
+    /// so that a terminal that opens the port mid-reply sees the banner first.
+    connection: u32,
+}
 
 impl Serial {
-    /// The port.
+    /// The port, answering the current connection.
     pub fn new() -> Serial {
-        Serial(())
+        Serial {
+            connection: opened(),
+        }
+    }
+
+    /// From now on, answers connection `connection` (the main loop calls it when it greets
+    /// a new one).
+    pub fn answer(&mut self, connection: u32) {
+        self.connection = connection;
+    }
+
+    /// Whether someone is reading what the session writes now.
+    fn reader(&self) -> bool {
+        READER.load(Ordering::Acquire) && opened() == self.connection
+    }
+}
+
+impl Default for Serial {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -41,10 +67,6 @@ pub fn sleep_while(waiting: impl Fn() -> bool) {
 /// Whether the host sent bytes the session has not read.
 pub fn input_waiting() -> bool {
     !RX.is_empty()
-}
-
-fn reader() -> bool {
-    READER.load(Ordering::Acquire)
 }
 
 impl embedded_io::ErrorType for Serial {
@@ -79,7 +101,7 @@ impl embedded_io::Write for Serial {
             return Ok(0);
         }
         let start = Instant::now();
-        while reader() {
+        while self.reader() {
             if let Ok(n) = TX.try_write(buf) {
                 return Ok(n);
             }
@@ -95,7 +117,7 @@ impl embedded_io::Write for Serial {
     /// Waits until every queued byte is handed to the USB port (or the host is given up).
     fn flush(&mut self) -> Result<(), Infallible> {
         let start = Instant::now();
-        while reader() && !TX.is_empty() {
+        while self.reader() && !TX.is_empty() {
             if start.elapsed() >= STALL {
                 READER.store(false, Ordering::Release);
                 break;

@@ -26,6 +26,7 @@ pub fn serve<P: Partition>(mut session: Session<'_, P>, device: &Device) -> ! {
     loop {
         if opened() != connection {
             connection = opened();
+            serial.answer(connection);
             banner_due = Some(Instant::now() + SETTLE);
         }
         if let Some(due) = banner_due {
