@@ -11,7 +11,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use micrornn_trainer::device::boards::{BoardKind, BoardSpec};
-use micrornn_trainer::device::emulator::{build_firmware, firmware_dir, Emulator};
+use micrornn_trainer::device::build::firmware_folder;
+use micrornn_trainer::device::emulator::{build_firmware, Emulator};
 
 /// The boards QEMU emulates.
 const QEMU_BOARDS: [BoardKind; 3] = [
@@ -56,7 +57,7 @@ fn every_board_reports_the_facts_of_the_host_table() {
 
 /// Builds the firmware's self-test for `spec`'s target and returns its ELF.
 fn build_selftest(spec: &BoardSpec) -> PathBuf {
-    let dir = firmware_dir();
+    let dir = firmware_folder(spec);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(&dir)

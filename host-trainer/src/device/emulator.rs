@@ -18,56 +18,11 @@ use crate::device::client::DeviceClient;
 use crate::device::stop::Guarded;
 use crate::export::board_file::{model_file, FileFormat};
 
-/// The firmware folder of this repository.
-pub fn firmware_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware")
-}
-
-/// The firmware's binary: one program for every board, the build target picks the board.
-pub const FIRMWARE_BIN: &str = "firmware";
-
-/// Where `build_firmware` puts a board's ELF.
-pub fn firmware_elf(spec: &BoardSpec) -> PathBuf {
-    firmware_dir()
-        .join("target")
-        .join(spec.target)
-        .join(spec.profile)
-        .join(FIRMWARE_BIN)
-}
-
-/// Builds (or finds up to date) the firmware for `spec` and returns its ELF.
+/// Builds (or finds up to date) the firmware for `spec`, a board QEMU emulates, and returns
+/// its ELF.
 pub fn build_firmware(spec: &BoardSpec) -> Result<PathBuf> {
     spec.qemu_machine()?;
-    let dir = firmware_dir();
-    if !dir.join("Cargo.toml").exists() {
-        bail!(
-            "no firmware sources at {}; pass --elf with a built firmware",
-            dir.display()
-        );
-    }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(&dir)
-        .args([
-            "build",
-            "--profile",
-            spec.profile,
-            "--quiet",
-            "--target",
-            spec.target,
-            "--bin",
-            FIRMWARE_BIN,
-        ])
-        .env("CARGO_TARGET_DIR", dir.join("target"))
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_RUSTFLAGS")
-        .status()
-        .context("cannot run cargo to build the firmware")?;
-    if !status.success() {
-        bail!("building the firmware for {} failed", spec.name);
-    }
-    Ok(firmware_elf(spec))
+    crate::device::build::build(spec)
 }
 
 /// A file of `spec`'s model partition holding `model` (a `.mrnn` file, checked to load and
