@@ -4,7 +4,7 @@
 //! the model partition is refused.
 
 use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashErrorKind, ReadNorFlash};
-use micrornn::format::{crc32, CellKind, Task};
+use micrornn::format::{CellKind, Task};
 use micrornn::store::{ModelStore, Partition, Slot};
 use micrornn_trainer::device::boards::{BoardKind, BoardSpec, FlashFormat};
 use micrornn_trainer::export::board_file::{firmware_file, model_file, FileFormat};
@@ -79,7 +79,9 @@ fn serves_after<const E: usize, const W: usize>(
     let mut flash = Flash::<E, W>(vec![0xFF; spec.partition_len as usize]);
     for m in before {
         let mut store = ModelStore::open(&mut flash);
-        store.begin(m.len() as u32, crc32(m), false).unwrap();
+        store
+            .begin(m.len() as u32, micrornn::format::model_crc(m), false)
+            .unwrap();
         store.write(0, m).unwrap();
         store.commit().unwrap();
     }

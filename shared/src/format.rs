@@ -183,6 +183,17 @@ pub fn crc32(bytes: &[u8]) -> u32 {
     CRC.checksum(bytes)
 }
 
+/// The CRC-32 that identifies a model file: over every byte but its last four, which is
+/// the value a valid file carries there. (The CRC-32 of a whole model file is the same
+/// `2144df1c` for every valid file: the residue of bytes that end with their own CRC.)
+/// The `upload` command announces it, the model store records it, `info` reports it.
+pub fn model_crc(file: &[u8]) -> u32 {
+    crc32(
+        file.get(..file.len().saturating_sub(TRAILER_LEN))
+            .unwrap_or_default(),
+    )
+}
+
 /// Writes a complete model file (header, body, CRC) into `out`; returns its length.
 pub fn encode(body: &Body<'_>, out: &mut [u8]) -> Result<usize> {
     if out.len() < HEADER_LEN + TRAILER_LEN {

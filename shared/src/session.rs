@@ -30,8 +30,8 @@ use crate::rng::Rng;
 use crate::store::{ModelStore, Partition};
 use crate::text::{div_rem, hex, Text};
 use crate::upload::{
-    chunk_size, model_crc, Abandon, Receiver, Request, Step, CHUNK_OVERHEAD, MAX_BAD_IN_ROW,
-    MIN_CHUNK, TIMEOUT_SECONDS,
+    chunk_size, Abandon, Receiver, Request, Step, CHUNK_OVERHEAD, MAX_BAD_IN_ROW, MIN_CHUNK,
+    TIMEOUT_SECONDS,
 };
 
 /// Longest input line, in bytes (without its ending).
@@ -423,16 +423,7 @@ impl Console<'_> {
         match store.active() {
             Some(a) => {
                 let mut digits = [0; 8];
-                let crc = hex(
-                    store
-                        .model_bytes()
-                        .ok()
-                        .and_then(model_crc)
-                        .unwrap_or(a.crc),
-                    8,
-                    false,
-                    &mut digits,
-                );
+                let crc = hex(a.crc, 8, false, &mut digits);
                 let seq = [a.seq as usize];
                 l.printf("slot %s seq %d crc %s", &[a.slot.name(), crc], &seq)
             }

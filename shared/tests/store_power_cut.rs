@@ -5,7 +5,7 @@
 
 mod store_common;
 
-use micrornn::format::{crc32, CellKind};
+use micrornn::format::CellKind;
 use micrornn::store::sim::SimFlash;
 use micrornn::store::ModelStore;
 use store_common::{model_file, upload};
@@ -34,7 +34,10 @@ fn sweep<const S: usize, const E: usize, const W: usize>(
         let bytes = store.model_bytes().ok().map(<[u8]>::to_vec);
         if let Some(bytes) = &bytes {
             assert!(store.model().is_ok());
-            assert_eq!(store.active().map(|a| a.crc), Some(crc32(bytes)));
+            assert_eq!(
+                store.active().map(|a| a.crc),
+                Some(micrornn::format::model_crc(bytes))
+            );
         }
         bytes
     };

@@ -4,7 +4,7 @@
 
 mod store_common;
 
-use micrornn::format::{crc32, CellKind};
+use micrornn::format::CellKind;
 use micrornn::store::sim::SimFlash;
 use micrornn::store::{ActiveSlot, ModelStore, Slot};
 use micrornn::Error;
@@ -34,7 +34,7 @@ fn active(slot: Slot, seq: u32, bytes: &[u8]) -> Option<ActiveSlot> {
     Some(ActiveSlot {
         slot,
         seq,
-        crc: crc32(bytes),
+        crc: micrornn::format::model_crc(bytes),
         len: bytes.len() as u32,
     })
 }
@@ -236,7 +236,7 @@ fn wrong_writes_are_refused_and_the_old_model_serves() {
         store.begin(0, 0, false),
         Err(Error::Upload { .. })
     ));
-    let (len, crc) = (b.len() as u32, crc32(&b));
+    let (len, crc) = (b.len() as u32, micrornn::format::model_crc(&b));
     store.begin(len, crc, false).unwrap();
     assert_eq!(
         store.write(4, &b[4..8]),

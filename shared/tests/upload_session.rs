@@ -180,7 +180,7 @@ fn store_with(model: Option<&[u8]>) -> Store {
     if let Some(m) = model {
         let single = m.len() > store.slot_capacity();
         store
-            .begin(m.len() as u32, format::crc32(m), single)
+            .begin(m.len() as u32, format::model_crc(m), single)
             .unwrap();
         store.write(0, m).unwrap();
         store.commit().unwrap();
@@ -276,7 +276,7 @@ struct Outcome {
 fn upload(d: &mut Device, model: &[u8], single: bool, proxy: impl Fn(usize) -> Proxy) -> Outcome {
     let req = Request {
         len: model.len() as u32,
-        crc: format::crc32(model),
+        crc: format::model_crc(model),
         single,
     };
     let cmd = format!("{}\r\n", command(&req));
@@ -356,7 +356,8 @@ fn upload_a_then_b_then_a_serves_each_as_a_fresh_boot() {
     assert!(info_line(&mut d, "model ").starts_with("model gru hidden 32 layers 1 generate"));
     // info's crc is the one each model file carries (its last 4 bytes), not the CRC of
     // the whole file (always 2144df1c: the residue of a file that ends with its own CRC).
-    let crc = |m: &[u8]| format!("{:08x}", format::crc32(&m[..m.len() - 4]));
+    let crc = |m: &[u8]| format!("{:08x}", format::model_crc(m));
+    assert_eq!(format::model_crc(&a).to_le_bytes(), a[a.len() - 4..]);
     assert_eq!(format::crc32(&a), 0x2144_df1c);
     assert_ne!(crc(&a), crc(&b));
     assert_eq!(

@@ -4,7 +4,6 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 
-use micrornn::format::crc32;
 use micrornn::sampler::Settings;
 use micrornn::session::{Board, BoardInfo, Buffers, Session};
 use micrornn::store::sim::SimFlash;
@@ -98,7 +97,11 @@ fn converse_chunks(model: &[u8], arena_words: usize, chunks: &[&[u8]]) -> String
     let mut store = ModelStore::open(&mut *flash);
     if !model.is_empty() {
         let _ = store
-            .begin(model.len() as u32, crc32(model), false)
+            .begin(
+                model.len() as u32,
+                micrornn::format::model_crc(model),
+                false,
+            )
             .and_then(|_| store.write(0, model))
             .and_then(|_| store.commit());
     }

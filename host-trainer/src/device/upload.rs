@@ -19,6 +19,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
+pub use micrornn::format::model_crc;
 use micrornn::upload::{
     chunk_line, chunk_line_len, command, parse_reply, Event, Reply, Request, Sender, MAX_TRIES,
 };
@@ -166,16 +167,6 @@ pub fn check(file: &str, bytes: &[u8], facts: &DeviceFacts, opts: Options) -> Re
     Ok(())
 }
 
-/// The CRC-32 a model file carries in its last 4 bytes (of everything before them): what
-/// identifies a model, and what `info`'s `slot` line reports. (The CRC-32 of a whole
-/// model file is the same for every file, `2144df1c`, as it ends with its own CRC.)
-pub fn model_crc(bytes: &[u8]) -> u32 {
-    let tail = bytes.len().checked_sub(4).and_then(|at| bytes.get(at..));
-    tail.and_then(|t| t.try_into().ok())
-        .map(u32::from_le_bytes)
-        .unwrap_or(0)
-}
-
 /// How an upload went.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sent {
@@ -275,7 +266,7 @@ impl Run<'_> {
     fn go(&mut self, single_slot: bool) -> Result<Sent> {
         let request = Request {
             len: self.bytes.len() as u32,
-            crc: micrornn::format::crc32(self.bytes),
+            crc: model_crc(self.bytes),
             single: single_slot,
         };
         let line = format!("{}\r\n", command(&request));
@@ -419,12 +410,5 @@ mod tests {
         let bad_slot =
             lines("partition 0 10 bytes\ncapacity ram 8 outputs 2\nslot a seq 1 crc xyz");
         assert!(DeviceFacts::parse(&bad_slot).is_err());
-    }
-
-    #[test]
-    fn model_crc_is_the_files_last_word() {
-        assert_eq!(model_crc(&[1, 2, 3, 0xee, 0xff, 0xc0, 0x00]), 0x00c0_ffee);
-        assert_eq!(model_crc(&[1, 2, 3]), 0);
-        assert!(chunk_wait(chunk_line_len(4096)) < Duration::from_secs(3));
     }
 }

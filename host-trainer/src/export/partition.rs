@@ -103,7 +103,7 @@ fn store<const E: usize, const W: usize>(
     // The slots are the partition's halves rounded down to whole pages; each one's
     // record sits in its last page.
     let half = store.slot_capacity().div_ceil(E) * E;
-    let crc = micrornn::format::crc32(model);
+    let crc = micrornn::format::model_crc(model);
     store.begin(model.len() as u32, crc, single)?;
     store.write(0, model)?;
     let active = store

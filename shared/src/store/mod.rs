@@ -62,7 +62,7 @@
 use embedded_storage::nor_flash::NorFlash;
 
 use crate::error::{Error, Result};
-use crate::format::crc32;
+use crate::format::model_crc;
 use crate::Model;
 
 pub mod record;
@@ -115,7 +115,8 @@ pub struct ActiveSlot {
     pub slot: Slot,
     /// Its sequence number (one more at every upload).
     pub seq: u32,
-    /// CRC-32 of its bytes (of the whole `.mrnn` file).
+    /// The model's CRC ([`crate::format::model_crc`]: of every byte but the last four,
+    /// the value a `.mrnn` file carries there).
     pub crc: u32,
     /// Its length in bytes.
     pub len: u32,
@@ -208,7 +209,7 @@ impl<P: Partition> ModelStore<P> {
         self.flash
     }
 
-    /// Starts an upload of `len` bytes whose CRC-32 is `crc`: picks the slot that is not
+    /// Starts an upload of `len` bytes whose [`model_crc`] is `crc`: picks the slot that is not
     /// serving (or the whole partition for `single_slot`) and erases what the model needs,
     /// its record first. Refuses an empty model, a model larger than a slot (unless
     /// `single_slot`) and a model larger than the partition. Drops an upload in progress.
@@ -299,7 +300,7 @@ impl<P: Partition> ModelStore<P> {
         Ok(())
     }
 
-    /// Ends the upload: reads the model back from flash, checks the announced CRC-32 and
+    /// Ends the upload: reads the model back from flash, checks the announced [`model_crc`] and
     /// [`Model::load`], then writes the commit record, which makes it the model served.
     /// On any failure the model served before stays served.
     pub fn commit(&mut self) -> Result<ActiveSlot> {
@@ -408,7 +409,7 @@ impl<P: Partition> ModelStore<P> {
         accept: impl FnOnce(&Model<'_>) -> Result<()>,
     ) -> Result<()> {
         let bytes = self.bytes(a)?;
-        let computed = crc32(bytes);
+        let computed = model_crc(bytes);
         if computed != a.crc {
             return Err(Error::CrcMismatch {
                 stored: a.crc,
@@ -418,7 +419,19 @@ impl<P: Partition> ModelStore<P> {
         let model = if full {
             Model::load(bytes)
         } else {
-            Model::load_without_crc(bytes)
+            // The CRC the file carries in its last four bytes is the one computed: with
+            // the check above, every byte is covered (what `Model::load` would check).
+            let carried = bytes.len().checked_sub(4).and_then(|at| bytes.get(at..));
+            let carried = carried
+                .and_then(|c| c.try_into().ok())
+                .map(u32::from_le_bytes);
+            match carried {
+                Some(stored) if stored == computed => Model::load_without_crc(bytes),
+                _ => Err(Error::CrcMismatch {
+                    stored: carried.unwrap_or(0),
+                    computed,
+                }),
+            }
         };
         accept(&model?)
     }

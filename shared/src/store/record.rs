@@ -29,7 +29,7 @@ pub struct Record {
     pub start: u32,
     /// Model length.
     pub len: u32,
-    /// CRC-32 of the model's bytes.
+    /// The model's CRC ([`crate::format::model_crc`]: of every byte but the last four).
     pub crc: u32,
 }
 

@@ -24,15 +24,6 @@ pub fn chunk_line(offset: u32, data: &[u8], out: &mut [u8]) -> Option<usize> {
     Some(n + 2)
 }
 
-/// The CRC-32 a model file carries (its last 4 bytes, little-endian): the `crc` that
-/// `info` reports for the model it serves. (The CRC-32 of the whole file, which the
-/// `upload` command announces, is the same `2144df1c` for every valid model file: the
-/// residue of bytes that end with their own CRC.)
-pub fn model_crc(file: &[u8]) -> Option<u32> {
-    let tail = file.get(file.len().checked_sub(4)?..)?;
-    Some(u32::from_le_bytes(tail.try_into().ok()?))
-}
-
 /// The command line that starts an upload (without its line end).
 pub fn command(r: &Request) -> heapless::String<40> {
     let mut s = heapless::String::new();
@@ -190,13 +181,6 @@ impl Sender {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_model_files_own_crc() {
-        let file = [1, 2, 3, 0x78, 0x56, 0x34, 0x12];
-        assert_eq!(model_crc(&file), Some(0x1234_5678));
-        assert_eq!(model_crc(&file[..3]), None);
-    }
 
     #[test]
     fn replies_parse() {

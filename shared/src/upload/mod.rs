@@ -11,10 +11,11 @@
 //!                                  ←     ack <last>, model …, ok  or  err <why>
 //! ```
 //!
-//! - `<len>` is the model's length in bytes (decimal), `<crc>` the CRC-32 (ISO-HDLC, as in
-//!   the model file) of those `<len>` bytes as 8 hex digits — for a valid model file always
-//!   `2144df1c`, the residue of bytes that end with their own CRC; the device checks it on
-//!   what it wrote. `info` names a model by the CRC its file carries ([`model_crc`]).
+//! - `<len>` is the model's length in bytes (decimal), `<crc>` the model's CRC as 8 hex
+//!   digits: the CRC-32 (ISO-HDLC, as in the model file) of every byte but the last four —
+//!   for a valid `.mrnn` file, the value it carries there
+//!   ([`model_crc`](crate::format::model_crc)). The device checks it on what it wrote, the
+//!   store records it, and `info`'s `slot` line names the model by it.
 //!   `single` lets a model larger than one slot take the whole partition (the old model is
 //!   erased first: an interrupted upload leaves none).
 //! - `<chunk>` is the data bytes per chunk: a power of two from [`MIN_CHUNK`] to
@@ -41,7 +42,7 @@ mod scratch;
 
 pub use base64::{encode as base64_encode, encoded_len, DecodeError, Decoder};
 pub use host::{
-    chunk_line, chunk_line_len, command, model_crc, parse_reply, wire_bytes, Event, Reply, Sender,
+    chunk_line, chunk_line_len, command, parse_reply, wire_bytes, Event, Reply, Sender,
 };
 pub use receiver::{Abandon, Nak, Receiver, Step, Target};
 pub use scratch::Scratch;

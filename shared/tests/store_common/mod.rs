@@ -72,7 +72,7 @@ pub fn upload<P: Partition>(
     single_slot: bool,
     chunk: usize,
 ) -> Result<ActiveSlot, Error> {
-    store.begin(bytes.len() as u32, format::crc32(bytes), single_slot)?;
+    store.begin(bytes.len() as u32, format::model_crc(bytes), single_slot)?;
     for (i, piece) in bytes.chunks(chunk).enumerate() {
         store.write((i * chunk) as u32, piece)?;
     }
