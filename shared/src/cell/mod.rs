@@ -9,15 +9,15 @@ mod requant;
 mod float;
 mod gru;
 mod lstm;
+mod network;
 mod rnn;
-mod stack;
 pub mod weights;
 
 #[cfg(test)]
 mod reference;
 
 pub use float::{f32_to_q16, NetF};
-pub use stack::{arena_words, NetQ};
+pub use network::{arena_words, NetQ};
 pub use weights::{FloatLayer, FloatWeights, MAX_LAYERS};
 
 /// A network that reads one token at a time and gives Q16 outputs (next-token logits for
