@@ -101,7 +101,7 @@ pub fn wait_for_input() {
     super::sleep_until(rx_ready, arm_rx);
 }
 
-/// Sleeps until a byte has arrived or [`WAKE_TICKS`] have passed (TIMER0's COMPARE2).
+/// Sleeps until a byte has arrived or 2^22 ticks (0.52 s) have passed (TIMER0's COMPARE2).
 pub fn wait_for_input_or_tick() {
     TIMER_CC2.write(capture().wrapping_add(WAKE_TICKS));
     TIMER_COMPARE2.write(0);

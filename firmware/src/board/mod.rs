@@ -14,9 +14,9 @@
 //!
 //! | board | module | target |
 //! |---|---|---|
-//! | `mps2-an386` | [`mps2`] | `thumbv7em-none-eabihf` |
-//! | `mps2-an505` | [`mps2`] | `thumbv8m.main-none-eabihf` |
-//! | `microbit` | [`microbit`] | `thumbv6m-none-eabi` |
+//! | `mps2-an386` | `mps2` | `thumbv7em-none-eabihf` |
+//! | `mps2-an505` | `mps2` | `thumbv8m.main-none-eabihf` |
+//! | `microbit` | `microbit` | `thumbv6m-none-eabi` |
 
 #[cfg(board = "microbit")]
 pub mod microbit;
