@@ -200,10 +200,12 @@ impl Watch for () {
 /// Longest wait between two checks of [`Watch::stopped`].
 pub const POLL: Duration = Duration::from_millis(100);
 
-/// How long the host waits for a chunk's `ack` before it sends the chunk again: well
-/// under the device's 3 s, plus the line's time on a 115200-baud wire.
+/// How long the host waits for a chunk's `ack` before it sends the chunk again: the
+/// line's time on a slow link (2,000 bytes/s: a loaded emulator's UART delivers less than
+/// a 115200-baud wire) plus 2.5 s, within the 3 s of silence after which the device gives
+/// up the upload.
 pub fn chunk_wait(line_len: usize) -> Duration {
-    Duration::from_millis(1200) + Duration::from_micros(line_len as u64 * 87)
+    Duration::from_millis(2500) + Duration::from_micros(line_len as u64 * 500)
 }
 
 /// Uploads `bytes` (not checked: see [`check`]) to the device; `wait` bounds the wait for
