@@ -1,13 +1,5 @@
-//! Hands `memory.x` (this board's flash, model partition and RAM) to cortex-m-rt's `link.x`.
-
-use std::{env, fs, path::PathBuf};
+//! Relinks the firmware when memory.x changes (.cargo/config.toml hands it to the linker).
 
 fn main() {
-    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    fs::copy("memory.x", out.join("memory.x")).expect("memory.x");
-    println!("cargo:rustc-link-search={}", out.display());
-    println!("cargo:rustc-link-arg-bins=--nmagic");
-    println!("cargo:rustc-link-arg-bins=-Tlink.x");
     println!("cargo:rerun-if-changed=memory.x");
-    println!("cargo:rerun-if-changed=build.rs");
 }

@@ -10,13 +10,18 @@
 use embassy_time::{Duration, Instant};
 use micrornn::session::Session;
 use micrornn::store::Partition;
+use micrornn_board::Device;
 
-use crate::device::Device;
 use crate::serial::{input_waiting, sleep_while, Serial};
 use crate::usb::opened;
 
 /// Time between a terminal opening the port and the banner.
 pub const SETTLE: Duration = Duration::from_millis(100);
+
+/// Time to leave between the `reset` command's reply leaving the session and the reset:
+/// the host collects a waiting packet within a few milliseconds (a 1 ms frame per
+/// transaction).
+pub const RESET_GRACE: Duration = Duration::from_millis(50);
 
 /// Serves `session` on the USB port forever.
 pub fn serve<P: Partition>(mut session: Session<'_, P>, device: &Device) -> ! {

@@ -1,6 +1,7 @@
 //! Stack and RAM figures. cortex-m-rt's reset handler (feature `paint-stack`) fills the
-//! stack region, `_stack_end` (just above `.bss`) up to `_stack_start` (top of RAM), with
-//! its paint before `main`; the deepest word that lost the paint marks the peak.
+//! stack region, `_stack_end` (just above the statics) up to `_stack_start` (the top of
+//! RAM), with `STACK_PAINT_VALUE` before `main`; the deepest word that lost the paint marks
+//! the peak.
 
 extern "C" {
     static _ram_start: u32;
@@ -37,8 +38,8 @@ pub fn peak() -> usize {
     let mut p = stack_end() as *const u32;
     let top = stack_start() as *const u32;
     // Safety: [_stack_end, _stack_start) is RAM reserved for the stack, word aligned
-    // (link.x checks), and initialized (painted at reset); a volatile read of a word that
-    // may hold a live stack slot does not disturb it.
+    // (cortex-m-rt's link.x checks it), and initialized (painted at reset); a volatile read
+    // of a word that may hold a live stack slot does not disturb it.
     while p < top && unsafe { p.read_volatile() } == cortex_m_rt::STACK_PAINT_VALUE {
         p = p.wrapping_add(1);
     }

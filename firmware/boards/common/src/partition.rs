@@ -1,11 +1,11 @@
 //! The model partition: a window of the board's flash that the CPU also reads in place
-//! (execute-in-place, XIP), as `micrornn::store::Partition`.
+//! (on-chip flash, or a QSPI chip behind execute-in-place), as `micrornn::store::Partition`.
 //!
 //! The board's `memory.x` places it: the region `MODEL`, bounds `__model_start` and
-//! `__model_end`, in which the linker puts nothing (and which it checks is sector-aligned).
-//! Offsets here are within the partition; the chip's flash driver erases and programs with
-//! its own routines (from RAM, interrupts off, the XIP cache flushed after). An erase is
-//! done a sector at a time, so that the USB interrupt is served between sectors.
+//! `__model_end`, in which the linker puts nothing. Offsets here are within the partition;
+//! the chip's flash driver (any `embedded-storage` `NorFlash` whose offset 0 the CPU reads
+//! at a known address) erases and programs. An erase is done one erase unit at a time, so
+//! that interrupts (the USB device, a UART) are served between them.
 
 use embedded_storage::nor_flash::{
     check_erase, check_read, check_write, ErrorType, NorFlash, NorFlashError, NorFlashErrorKind,
@@ -30,8 +30,8 @@ pub struct FlashPartition<F> {
 }
 
 impl<F: NorFlash> FlashPartition<F> {
-    /// The partition `memory.x` defines, on `flash`, whose first byte the CPU reads at
-    /// address `flash_base` (the start of the XIP window).
+    /// The partition `memory.x` defines, on `flash`, whose first byte (offset 0) the CPU
+    /// reads at address `flash_base` (where the chip maps its flash).
     pub fn new(flash: F, flash_base: usize) -> Self {
         let start = core::ptr::addr_of!(__model_start);
         let end = core::ptr::addr_of!(__model_end) as usize;
@@ -51,10 +51,10 @@ impl<F: NorFlash> FlashPartition<F> {
 
 impl<F: NorFlash> micrornn::store::Partition for FlashPartition<F> {
     fn mapped(&self) -> &[u8] {
-        // Safety: [__model_start, __model_end) is the MODEL region of memory.x: flash in the
-        // XIP window, always mapped and readable, in which the linker places nothing. It
-        // changes only through `erase` and `write`, which take `&mut self`, so it cannot
-        // change while the returned borrow of `self` lives.
+        // Safety: [__model_start, __model_end) is the MODEL region of memory.x: flash the
+        // chip maps, always readable, in which the linker places nothing. It changes only
+        // through `erase` and `write`, which take `&mut self`, so it cannot change while
+        // the returned borrow of `self` lives.
         unsafe { core::slice::from_raw_parts(self.start, self.len) }
     }
 }

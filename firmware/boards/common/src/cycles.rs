@@ -1,9 +1,9 @@
 //! The tick counter: the core's cycle counter (DWT CYCCNT, 32 bits), extended to 64 bits
 //! by noting each time it wraps. Every read extends it, and so does the SysTick interrupt,
 //! which fires every 2^24 cycles: a wrap is never missed as long as one of them runs within
-//! 2^32 cycles (67 s at 64 MHz), even if the CPU is halted meanwhile (a flash erase halts
+//! 2^32 cycles (43 s at 100 MHz), even if the CPU is halted meanwhile (a flash erase halts
 //! it; the pending SysTick runs after). The core never sleeps (the session polls), so the
-//! cycle counter counts all the time.
+//! cycle counter counts all the time. Not on the Cortex-M0+, which has no cycle counter.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
