@@ -176,3 +176,48 @@ fn every_boards_partition_is_the_one_in_its_linker_script() {
     }
     assert!(checked >= 3, "the QEMU boards' scripts at least");
 }
+
+/// The real boards cannot be booted here to ask `info` (the QEMU boards are, in
+/// `tests/tests/board_facts.rs`): their arena and outputs are read from the one place the
+/// four firmwares take them, `firmware/boards/common/src/session.rs`, and compared with
+/// the host's table.
+#[test]
+fn the_real_boards_buffers_are_the_hosts() {
+    let path = repo_root().join("firmware/boards/common/src/session.rs");
+    let source = std::fs::read_to_string(&path).unwrap();
+    let constant = |name: &str| {
+        let line = source
+            .lines()
+            .find(|l| l.starts_with(&format!("pub const {name}: usize = ")))
+            .unwrap_or_else(|| panic!("{}: no `pub const {name}`", path.display()));
+        line.split(" = ")
+            .nth(1)
+            .unwrap()
+            .trim_end_matches(';')
+            .to_string()
+    };
+    assert_eq!(
+        constant("ARENA_LEN"),
+        "arena_words(CellKind::Lstm, MAX_LAYERS, MAX_HIDDEN)"
+    );
+    let logits: usize = constant("LOGITS_LEN").parse().unwrap();
+    let full = micrornn::arena_words(
+        micrornn::CellKind::Lstm,
+        micrornn::cell::MAX_LAYERS,
+        micrornn::model::MAX_HIDDEN,
+    );
+    for board in [
+        BoardKind::Pico,
+        BoardKind::Pico2,
+        BoardKind::MicrobitV2,
+        BoardKind::NucleoF411re,
+    ] {
+        let spec = board.spec();
+        assert_eq!(
+            (spec.arena_words, spec.logits_len),
+            (full, logits),
+            "{}",
+            spec.name
+        );
+    }
+}

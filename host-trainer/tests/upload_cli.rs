@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use micrornn::cell::{FloatLayer, FloatWeights, MAX_LAYERS};
 use micrornn::format::CellKind;
-use micrornn::session::{Board, BoardInfo, Buffers, Session};
+use micrornn::session::{BoardInfo, Buffers, Platform, Session};
 use micrornn::store::sim::SimFlash;
 use micrornn::store::ModelStore;
 use micrornn::Task;
@@ -64,7 +64,7 @@ fn start_device(line: Line) -> Device {
 
 struct Clock(Instant);
 
-impl Board for Clock {
+impl Platform for Clock {
     fn ticks(&self) -> u64 {
         self.0.elapsed().as_millis() as u64
     }

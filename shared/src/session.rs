@@ -12,7 +12,7 @@
 //! The model comes from a [`ModelStore`] in the board's flash and is replaced with
 //! `upload` ([`crate::upload`]: chunk lines, no echo, `ack`/`nak`, the old model serving
 //! until the new one is whole, checked and fits the buffers). An upload that stalls for
-//! [`crate::upload::TIMEOUT_SECONDS`] (measured with [`Board::ticks`]), or meets a line
+//! [`crate::upload::TIMEOUT_SECONDS`] (measured with [`Platform::ticks`]), or meets a line
 //! that is not a chunk, is abandoned and the session is back at its command loop.
 
 use core::num::NonZeroU32;
@@ -59,11 +59,12 @@ pub struct BoardInfo {
     pub partition_len: u32,
 }
 
-/// Board services the session uses: a clock, the `stats` figures, a reset.
-pub trait Board {
+/// What the session needs from the platform it runs on (a board, or a host test): a
+/// clock, the `stats` figures, a reset. (Not a board's facts: those are [`BoardInfo`].)
+pub trait Platform {
     /// A free-running tick counter.
     fn ticks(&self) -> u64;
-    /// Ticks per second of [`Board::ticks`] (the upload's timeout is measured with it).
+    /// Ticks per second of [`Platform::ticks`] (the upload's timeout is measured with it).
     fn ticks_per_second(&self) -> u32;
     /// Instructions per tick when the emulator counts instructions (`-icount shift=0`), else 0.
     fn instructions_per_tick(&self) -> u32;
@@ -91,7 +92,7 @@ struct GenStats {
 #[derive(Debug)]
 struct Upload {
     rx: Receiver,
-    /// [`Board::ticks`] at the last byte.
+    /// [`Platform::ticks`] at the last byte.
     last: u64,
 }
 
@@ -175,7 +176,7 @@ impl<'w, P: Partition> Session<'w, P> {
     }
 
     /// Prints the banner, then serves forever ([`Session::poll`] in a loop).
-    pub fn run<IO: Read + Write + ReadReady, B: Board>(&mut self, io: &mut IO, board: &B) -> ! {
+    pub fn run<IO: Read + Write + ReadReady, B: Platform>(&mut self, io: &mut IO, board: &B) -> ! {
         self.banner(io);
         loop {
             self.poll(io, board);
@@ -184,7 +185,7 @@ impl<'w, P: Partition> Session<'w, P> {
 
     /// Handles the bytes that have arrived, and gives up an upload that has waited too
     /// long for its next byte. Returns without waiting when nothing is there.
-    pub fn poll<IO: Read + Write + ReadReady, B: Board>(&mut self, io: &mut IO, board: &B) {
+    pub fn poll<IO: Read + Write + ReadReady, B: Platform>(&mut self, io: &mut IO, board: &B) {
         let mut byte = [0u8];
         while io.read_ready().unwrap_or(false) && matches!(io.read(&mut byte), Ok(1)) {
             self.on_byte(byte[0], io, board);
@@ -213,7 +214,7 @@ impl<'w, P: Partition> Session<'w, P> {
     }
 
     /// Handles one received byte.
-    pub fn on_byte<IO: Read + Write + ReadReady, B: Board>(
+    pub fn on_byte<IO: Read + Write + ReadReady, B: Platform>(
         &mut self,
         b: u8,
         io: &mut IO,
@@ -262,7 +263,7 @@ impl<'w, P: Partition> Session<'w, P> {
     /// A complete line arrived: check it, parse it, run it (with the model if the command
     /// needs one).
     #[inline(never)]
-    fn end_of_line<IO: Read + Write + ReadReady, B: Board>(&mut self, io: &mut IO, board: &B) {
+    fn end_of_line<IO: Read + Write + ReadReady, B: Platform>(&mut self, io: &mut IO, board: &B) {
         let Session {
             store,
             line,
@@ -335,7 +336,7 @@ impl Console<'_> {
 
     /// Runs a command; `model` is the model if the command needs one and there is one.
     #[inline(never)]
-    fn execute<IO: Read + Write + ReadReady, B: Board, P: Partition>(
+    fn execute<IO: Read + Write + ReadReady, B: Platform, P: Partition>(
         &mut self,
         cmd: Command<'_>,
         model: Result<&Model<'_>, Error>,
@@ -436,7 +437,7 @@ impl Console<'_> {
         }
     }
 
-    fn report_stats<IO: Write, B: Board>(&self, io: &mut IO, board: &B) {
+    fn report_stats<IO: Write, B: Platform>(&self, io: &mut IO, board: &B) {
         let s = &self.stats;
         let mut l = Line::new();
         let counts = [s.names as usize, s.chars as usize, s.steps as usize];
@@ -458,7 +459,7 @@ impl Console<'_> {
     /// `gen`: one name per line. Stops early (with an error) when input arrives; then
     /// `input` (the session's after-CR and discard flags) says how the input line ended.
     #[inline(never)]
-    fn gen<IO: Read + Write + ReadReady, B: Board>(
+    fn gen<IO: Read + Write + ReadReady, B: Platform>(
         &mut self,
         model: Result<&Model<'_>, Error>,
         count: u32,
@@ -508,7 +509,7 @@ impl Console<'_> {
     /// `classify NAME...`: one line `name label probability` per name. Every name is
     /// checked against the vocabulary before the first answer.
     #[inline(never)]
-    fn classify<IO: Write, B: Board>(
+    fn classify<IO: Write, B: Platform>(
         &mut self,
         model: Result<&Model<'_>, Error>,
         names: &str,
@@ -549,7 +550,7 @@ impl<P: Partition> Session<'_, P> {
     /// model or one too big before erasing anything) and answers `ready <chunk>`; the
     /// following bytes are chunk lines, with no echo and no prompt.
     #[inline(never)]
-    fn begin_upload<IO: Write, B: Board>(&mut self, r: Request, io: &mut IO, board: &B) {
+    fn begin_upload<IO: Write, B: Platform>(&mut self, r: Request, io: &mut IO, board: &B) {
         let mut l = Line::new();
         let arena = 4 * self.console.buffers.arena.len();
         let Some(chunk) = chunk_size(arena) else {
@@ -574,7 +575,7 @@ impl<P: Partition> Session<'_, P> {
     /// One byte of an upload: decoded into the network arena, checked and written by the
     /// receiver; its answer sent. True when every byte is written: commit now.
     #[inline(never)]
-    fn upload_byte<IO: Write, B: Board>(&mut self, b: u8, io: &mut IO, board: &B) -> bool {
+    fn upload_byte<IO: Write, B: Platform>(&mut self, b: u8, io: &mut IO, board: &B) -> bool {
         let Some(up) = &mut self.upload else {
             return false;
         };

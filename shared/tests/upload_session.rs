@@ -9,7 +9,7 @@ use std::convert::Infallible;
 
 use micrornn::format::{self, Body, CellKind, Config, Span, Task, TensorEntry};
 use micrornn::rng::Rng;
-use micrornn::session::{Board, BoardInfo, Buffers, Session};
+use micrornn::session::{BoardInfo, Buffers, Platform, Session};
 use micrornn::store::sim::SimFlash;
 use micrornn::store::ModelStore;
 use micrornn::upload::{chunk_line, chunk_line_len, command, Event, Request, Sender};
@@ -137,7 +137,7 @@ struct Clock {
     resets: Cell<u32>,
 }
 
-impl Board for Clock {
+impl Platform for Clock {
     fn ticks(&self) -> u64 {
         self.now.get()
     }

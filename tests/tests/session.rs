@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 
 use micrornn::sampler::Settings;
-use micrornn::session::{Board, BoardInfo, Buffers, Session};
+use micrornn::session::{BoardInfo, Buffers, Platform, Session};
 use micrornn::store::sim::SimFlash;
 use micrornn::store::ModelStore;
 use micrornn_tests::{small_names, tiny_config, train_tiny};
@@ -51,7 +51,7 @@ impl embedded_io::Write for Line {
 
 struct FakeBoard;
 
-impl Board for FakeBoard {
+impl Platform for FakeBoard {
     fn ticks(&self) -> u64 {
         0
     }

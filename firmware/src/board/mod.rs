@@ -49,7 +49,7 @@ impl Device {
     }
 }
 
-impl micrornn::session::Board for Device {
+impl micrornn::session::Platform for Device {
     fn ticks(&self) -> u64 {
         current::ticks()
     }

@@ -21,7 +21,7 @@ use crate::export::uf2::family;
 ///
 /// Only a name and a table of facts ([`BoardSpec`]) on the host side; the board support
 /// itself (serial port, flash, clocks) lives in the firmware's board files, and the
-/// statistics source a session reads is `micrornn::session::Board`, a different thing.
+/// statistics source a session reads is `micrornn::session::Platform`, a different thing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum BoardKind {
     /// QEMU `mps2-an386`: Cortex-M4F, CMSDK UART0.
@@ -149,9 +149,10 @@ pub struct BoardSpec {
     pub probe_chip: Option<&'static str>,
 }
 
-/// The QEMU MPS2 boards' arena: the largest model the format allows
-/// (`firmware/src/board/mps2.rs`).
-const MPS2_ARENA_WORDS: usize = arena_words(CellKind::Lstm, MAX_LAYERS, MAX_HIDDEN);
+/// The arena of every board but the micro:bit v1: the largest model the format allows
+/// (the same expression in `firmware/src/board/mps2.rs` and
+/// `firmware/boards/common/src/session.rs`).
+const FULL_ARENA_WORDS: usize = arena_words(CellKind::Lstm, MAX_LAYERS, MAX_HIDDEN);
 /// The micro:bit's arena: one layer of 88 LSTM units (`firmware/src/board/microbit.rs`).
 const MICROBIT_ARENA_WORDS: usize = arena_words(CellKind::Lstm, 1, 88);
 
@@ -172,7 +173,7 @@ impl BoardKind {
                 partition_len: 0x0010_0000,
                 erase_size: 4096,
                 write_size: 4,
-                arena_words: MPS2_ARENA_WORDS,
+                arena_words: FULL_ARENA_WORDS,
                 logits_len: 1024,
                 flash_format: None,
                 probe_chip: None,
@@ -218,7 +219,7 @@ impl BoardKind {
                 partition_len: 0x0018_0000,
                 erase_size: 4096,
                 write_size: 1,
-                arena_words: 6656,
+                arena_words: FULL_ARENA_WORDS,
                 logits_len: 1024,
                 flash_format: Some(FlashFormat::Uf2 {
                     drive: "RPI-RP2",
@@ -242,7 +243,7 @@ impl BoardKind {
                 partition_len: 0x0030_0000,
                 erase_size: 4096,
                 write_size: 1,
-                arena_words: 6656,
+                arena_words: FULL_ARENA_WORDS,
                 logits_len: 1024,
                 flash_format: Some(FlashFormat::Uf2 {
                     drive: "RP2350",
@@ -269,7 +270,7 @@ impl BoardKind {
                 partition_len: 0x0004_0000,
                 erase_size: 4096,
                 write_size: 4,
-                arena_words: 6656,
+                arena_words: FULL_ARENA_WORDS,
                 logits_len: 1024,
                 flash_format: Some(FlashFormat::Hex { drive: "MICROBIT" }),
                 probe_chip: Some("nRF52833_xxAA"),
@@ -287,7 +288,7 @@ impl BoardKind {
                 partition_len: 0x0004_0000,
                 erase_size: 0x0002_0000,
                 write_size: 4,
-                arena_words: 6656,
+                arena_words: FULL_ARENA_WORDS,
                 logits_len: 1024,
                 flash_format: Some(FlashFormat::Bin {
                     drive: "NODE_F411RE",

@@ -23,7 +23,7 @@ impl Device {
     }
 }
 
-impl micrornn::session::Board for Device {
+impl micrornn::session::Platform for Device {
     fn ticks(&self) -> u64 {
         (self.ticks)()
     }

@@ -6,7 +6,7 @@
 //!   feature, [`run`]: the whole firmware of a board whose serial port is a UART;
 //! - [`partition`]: the model partition, the `MODEL` region of the board's `memory.x` on
 //!   flash the CPU reads in place (`micrornn::store::Partition`);
-//! - [`device`]: the session's `Board`: ticks from a clock the board picks, stack and RAM
+//! - [`device`]: the session's `Platform`: ticks from a clock the board picks, stack and RAM
 //!   figures, a reset;
 //! - [`stack`]: the stack and RAM figures, from cortex-m-rt's stack paint;
 //! - [`cycles`] (feature `cycle-counter`): a 64-bit tick count from the core's cycle counter;

@@ -2,7 +2,7 @@
 //! partition is flash the CPU reads in place (XIP): the Raspberry Pi Pico and Pico 2.
 //! Chip-independent but for `rp` (feature `rp2040` or `rp235xa`): a board supplies the
 //! USB driver, the flash driver, a reset, and runs [`usb::run`] on an interrupt executor;
-//! the partition, the session's buffers and its `Board` are `micrornn-board`'s.
+//! the partition, the session's buffers and its `Platform` are `micrornn-board`'s.
 //!
 //! - [`usb`]: the USB device (one CDC-ACM port) and the task that moves bytes between it and
 //!   two pipes, and watches DTR (a terminal opening the port);
