@@ -23,7 +23,8 @@ pub mod flash;
 pub mod icount;
 pub mod mmio;
 pub mod partition;
-pub mod stack;
+/// Stack use from the paint cortex-m-rt lays down before `main` (shared with the real boards).
+pub use micrornn_board::stack;
 
 /// Firmware name and version, as `info` shows it.
 pub const FIRMWARE: &str = concat!("micrornn-firmware ", env!("CARGO_PKG_VERSION"));

@@ -68,8 +68,8 @@ fn main() -> ! {
     let _ = write!(
         uart,
         "stack peak {} size {} static_ram {}\r\n",
-        stack::stack_peak(),
-        stack::stack_size(),
+        stack::peak(),
+        stack::size(),
         stack::static_ram()
     );
     let _ = write!(

@@ -60,10 +60,10 @@ impl micrornn::session::Platform for Device {
         self.instructions_per_tick
     }
     fn stack_peak(&self) -> usize {
-        stack::stack_peak()
+        stack::peak()
     }
     fn stack_size(&self) -> usize {
-        stack::stack_size()
+        stack::size()
     }
     fn static_ram(&self) -> usize {
         stack::static_ram()
