@@ -327,3 +327,26 @@ fn a_partition_of_one_page_holds_nothing() {
         Err(Error::TooBigForPartition { .. })
     ));
 }
+
+/// A model file followed by extra bytes loads (a model may sit at the start of a larger
+/// region), but its last four bytes are not its CRC: it would not open at the next boot,
+/// so the upload is refused at commit and the old model keeps serving, then and after a
+/// reboot.
+#[test]
+fn a_model_with_bytes_after_its_crc_is_refused_at_commit() {
+    let (a, b) = (rnn(), gru());
+    let mut flash = Flash::new();
+    let mut store = ModelStore::open(&mut flash);
+    upload(&mut store, &a, false, 256).unwrap();
+    let mut padded = b.clone();
+    padded.extend_from_slice(&[1, 2, 3, 4]);
+    assert!(micrornn::Model::load(&padded).is_ok());
+    assert!(matches!(
+        upload(&mut store, &padded, false, 256),
+        Err(Error::CrcMismatch { .. })
+    ));
+    assert_eq!(store.active(), active(Slot::A, 1, &a));
+    let store = ModelStore::open(&mut flash);
+    assert_eq!(store.active(), active(Slot::A, 1, &a));
+    assert_eq!(flash.violations(), 0);
+}

@@ -419,21 +419,23 @@ impl<P: Partition> ModelStore<P> {
         let model = if full {
             Model::load(bytes)
         } else {
-            // The CRC the file carries in its last four bytes is the one computed: with
-            // the check above, every byte is covered (what `Model::load` would check).
-            let carried = bytes.len().checked_sub(4).and_then(|at| bytes.get(at..));
-            let carried = carried
-                .and_then(|c| c.try_into().ok())
-                .map(u32::from_le_bytes);
-            match carried {
-                Some(stored) if stored == computed => Model::load_without_crc(bytes),
-                _ => Err(Error::CrcMismatch {
-                    stored: carried.unwrap_or(0),
-                    computed,
-                }),
-            }
-        };
-        accept(&model?)
+            Model::load_without_crc(bytes)
+        }?;
+        // The CRC the file carries in its last four bytes is the one computed: with the
+        // check above every byte is covered (at boot, where the CRC is not recomputed), and
+        // a file with bytes after its own CRC, which would load now but not at the next
+        // boot, is refused.
+        let carried = bytes.len().checked_sub(4).and_then(|at| bytes.get(at..));
+        let carried = carried
+            .and_then(|c| c.try_into().ok())
+            .map(u32::from_le_bytes);
+        if carried != Some(computed) {
+            return Err(Error::CrcMismatch {
+                stored: carried.unwrap_or(0),
+                computed,
+            });
+        }
+        accept(&model)
     }
 
     // ---- flash ----
