@@ -7,8 +7,7 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 
-use micrornn::format::{self, Body, CellKind, Config, Span, Task, TensorEntry};
-use micrornn::rng::Rng;
+use micrornn::format::{self, CellKind, Task};
 use micrornn::session::{BoardInfo, Buffers, Platform, Session};
 use micrornn::store::sim::SimFlash;
 use micrornn::store::ModelStore;
@@ -16,67 +15,17 @@ use micrornn::upload::{chunk_line, chunk_line_len, command, Event, Request, Send
 
 // ---- a model file of any cell, task and size ----
 
+mod store_common;
+
 /// A valid model: `cell`, one layer, `hidden` units, vocabulary "abcde" (7 tokens); a
 /// classifier has the labels `x`, `y`, `z`. Random int8 weights from `seed`.
 fn model_file(cell: CellKind, task: Task, hidden: usize, seed: u64) -> Vec<u8> {
-    let (vocab, labels) = (
-        "abcde",
-        if task == Task::Classify {
-            "x\ny\nz"
-        } else {
-            ""
-        },
-    );
-    let v = vocab.len() + 2;
-    let outputs = if task == Task::Classify { 3 } else { v };
-    let gh = cell.gates() * hidden;
-    let shapes = [(v, gh, false), (gh, hidden, true), (outputs, hidden, true)];
-    let mut rng = Rng::new(seed);
-    let (mut data, mut table) = (vec![], vec![]);
-    let mut put = |bytes: Vec<u8>| {
-        let span = Span {
-            offset: data.len() as u32,
-            len: bytes.len() as u32,
-        };
-        data.extend(bytes);
-        span
+    let labels = if task == Task::Classify {
+        "x\ny\nz"
+    } else {
+        ""
     };
-    for (rows, cols, bias) in shapes {
-        let weights = (0..rows * cols).map(|_| rng.next_u32() as u8).collect();
-        let scales = (0..rows).flat_map(|_| (1.0f32 / 64.0).to_le_bytes());
-        let biases = (0..rows).flat_map(|_| ((rng.next_u32() as i32) >> 16).to_le_bytes());
-        let entry = TensorEntry {
-            rows: rows as u16,
-            cols: cols as u16,
-            weights: put(weights),
-            scales: put(scales.collect()),
-            bias: if bias {
-                put(biases.collect())
-            } else {
-                Span::default()
-            },
-        };
-        table.extend_from_slice(&entry.to_record());
-    }
-    let config = Config {
-        cell,
-        task,
-        layers: 1,
-        hidden: hidden as u16,
-        embed: 0,
-        vocab_size: v as u16,
-    };
-    let body = Body {
-        config,
-        vocab,
-        labels,
-        tensors: &table,
-        data: &data,
-    };
-    let mut out = vec![0; data.len() + table.len() + 64];
-    let n = format::encode(&body, &mut out).unwrap();
-    out.truncate(n);
-    out
+    store_common::model_of(cell, task, "abcde", labels, hidden, seed)
 }
 
 // ---- the device: a session over a simulated flash, a serial line, a clock ----

@@ -11,8 +11,27 @@ use micrornn::Error;
 /// A valid generator file: `cell`, one layer, `hidden` units, vocabulary "abc" (5 tokens),
 /// random int8 weights drawn from `seed`, scale 1/64, small biases.
 pub fn model_file(cell: CellKind, hidden: usize, seed: u64) -> Vec<u8> {
-    let (v, gh) = (5, cell.gates() * hidden);
-    let shapes = [(v, gh, false), (gh, hidden, true), (v, hidden, true)];
+    model_of(cell, Task::Generate, "abc", "", hidden, seed)
+}
+
+/// A valid model file: `cell`, `task`, one layer, `hidden` units, the characters of
+/// `vocab` (plus start and end), `labels` (one per line, for a classifier), random int8
+/// weights drawn from `seed`, scale 1/64, small biases.
+pub fn model_of(
+    cell: CellKind,
+    task: Task,
+    vocab: &str,
+    labels: &str,
+    hidden: usize,
+    seed: u64,
+) -> Vec<u8> {
+    let v = vocab.chars().count() + 2;
+    let outputs = match task {
+        Task::Classify => labels.lines().count(),
+        _ => v,
+    };
+    let gh = cell.gates() * hidden;
+    let shapes = [(v, gh, false), (gh, hidden, true), (outputs, hidden, true)];
     let mut rng = Rng::new(seed);
     let (mut data, mut table) = (vec![], vec![]);
     let put = |bytes: Vec<u8>, data: &mut Vec<u8>| {
@@ -46,7 +65,7 @@ pub fn model_file(cell: CellKind, hidden: usize, seed: u64) -> Vec<u8> {
     }
     let config = Config {
         cell,
-        task: Task::Generate,
+        task,
         layers: 1,
         hidden: hidden as u16,
         embed: 0,
@@ -54,8 +73,8 @@ pub fn model_file(cell: CellKind, hidden: usize, seed: u64) -> Vec<u8> {
     };
     let body = Body {
         config,
-        vocab: "abc",
-        labels: "",
+        vocab,
+        labels,
         tensors: &table,
         data: &data,
     };
