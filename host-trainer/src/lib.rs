@@ -24,7 +24,8 @@
 //! - [`engine`]: the batched, multi-threaded forward and backward pass;
 //! - [`eval`]: a model file opened on the host, cross-entropy and accuracy;
 //! - [`export`]: quantization to the `.mrnn` file, Intel HEX, atomic file writes;
-//! - [`device`]: the boards' facts, the serial client, the QEMU emulator.
+//! - [`device`]: the boards' facts, the serial client, the QEMU emulator;
+//! - [`torch`]: PyTorch models in and out (safetensors).
 //!
 //! The `micrornn` binary (`src/main.rs` and `src/cli/`) turns each command line into
 //! calls to these modules.
@@ -34,4 +35,5 @@ pub mod device;
 pub mod engine;
 pub mod eval;
 pub mod export;
+pub mod torch;
 pub mod train;

@@ -196,16 +196,9 @@ fn the_real_boards_buffers_are_the_hosts() {
             .trim_end_matches(';')
             .to_string()
     };
-    assert_eq!(
-        constant("ARENA_LEN"),
-        "arena_words(CellKind::Lstm, MAX_LAYERS, MAX_HIDDEN)"
-    );
+    assert_eq!(constant("ARENA_LEN"), "micrornn::session::FULL_ARENA_WORDS");
     let logits: usize = constant("LOGITS_LEN").parse().unwrap();
-    let full = micrornn::arena_words(
-        micrornn::CellKind::Lstm,
-        micrornn::cell::MAX_LAYERS,
-        micrornn::model::MAX_HIDDEN,
-    );
+    let full = micrornn::session::FULL_ARENA_WORDS;
     for board in [
         BoardKind::Pico,
         BoardKind::Pico2,

@@ -402,8 +402,11 @@ fn classifier_errors_are_clean() {
     let (_, generator) = trained();
     let o = micrornn(&["classify", "--model", generator.to_str().unwrap(), "anna"]);
     assert_clean_error(&o, "classify needs a classifier");
+    // A name is required (--text and --file are for word classifiers).
     let o = micrornn(&["classify", "--model", m]);
-    assert_eq!(o.status.code(), Some(2), "a name is required");
+    assert_clean_error(&o, "give them as arguments");
+    let o = micrornn(&["classify", "--model", m, "--text", "anna"]);
+    assert_clean_error(&o, "--text and --file are for word classifiers");
     // A CSV without the label column; a column with one label only.
     let data = dir.join("bad-labels.csv");
     let out = dir.join("x.mrnn");

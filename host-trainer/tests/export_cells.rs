@@ -128,7 +128,7 @@ fn every_cell_layer_count_embedding_and_task_round_trips() {
                 for task in [Task::Generate, Task::Classify] {
                     let (o, names) = match task {
                         Task::Generate => (V, vec![]),
-                        Task::Classify => (3, labels(3)),
+                        _ => (3, labels(3)),
                     };
                     let w = Owned::random(cell, layers, 24 + layers, embed, o);
                     let bytes = export(&w.weights(), task, CHARS, &names).unwrap();

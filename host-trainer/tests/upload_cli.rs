@@ -291,6 +291,42 @@ fn model(cell: CellKind, hidden: usize, seed: u64) -> Vec<u8> {
     export(&w, Task::Generate, chars, &[]).unwrap()
 }
 
+/// A random-weight word classifier (GRU 8, embedding 4, 11 words, ham/spam).
+fn word_model(seed: u64) -> Vec<u8> {
+    let words = "!\n$\n<NUM>\n<URL>\nbuy\nfree\nmeeting\nmoney\nnow\npatch\nthe";
+    let (v, e, h, o) = (13, 4, 8, 2);
+    let g = CellKind::Gru.gates() * h;
+    let mut rng = micrornn::rng::Rng::new(seed);
+    let mut r = |n: usize| -> Vec<f32> {
+        (0..n)
+            .map(|_| rng.next_u32() as f32 / u32::MAX as f32 - 0.5)
+            .collect()
+    };
+    let (emb, w_x, b_x, w_h, b_h, w_out, b_out) =
+        (r(v * e), r(g * e), r(g), r(g * h), r(g), r(o * h), r(o));
+    let mut layers = [FloatLayer::default(); MAX_LAYERS];
+    layers[0] = FloatLayer {
+        w_x: &w_x,
+        b_x: &b_x,
+        w_h: &w_h,
+        b_h: &b_h,
+    };
+    let w = FloatWeights {
+        cell: CellKind::Gru,
+        vocab: v,
+        hidden: h,
+        embed: e,
+        outputs: o,
+        n_layers: 1,
+        emb: &emb,
+        layers,
+        w_out: &w_out,
+        b_out: &b_out,
+    };
+    let labels = ["ham".to_string(), "spam".to_string()];
+    export(&w, Task::ClassifyWords { max_words: 6 }, words, &labels).unwrap()
+}
+
 /// Model files written once: (folder).
 fn files() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -299,6 +335,7 @@ fn files() -> &'static PathBuf {
         std::fs::create_dir_all(&dir).unwrap();
         let write = |name: &str, bytes: Vec<u8>| std::fs::write(dir.join(name), bytes).unwrap();
         write("a.mrnn", model(CellKind::Rnn, 32, 1));
+        write("words.mrnn", word_model(6));
         write("b.mrnn", model(CellKind::Gru, 24, 2));
         write("slow.mrnn", model(CellKind::Rnn, 96, 3)); // ~12 KB
         write("big.mrnn", model(CellKind::Rnn, 180, 4)); // > a 32 KiB slot
@@ -495,6 +532,39 @@ fn ctrl_c_ends_with_one_error_line() {
         stderr(&o)
     );
     assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn device_classify_gives_the_host_lines_for_a_word_model() {
+    let dev = start_device(Line::default());
+    let o = upload(&dev, &[&file("words.mrnn")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let texts = [
+        "FREE money now!!! buy $$$ http://x.example",
+        "",
+        "Re: the patch for the meeting, 10 am",
+        "the the the the the the the the now",
+    ];
+    let lines = files().join("words.txt");
+    std::fs::write(&lines, texts.join("\n") + "\n").unwrap();
+    let lines = lines.to_str().unwrap();
+    let host = micrornn(&["classify", "--model", &file("words.mrnn"), "--file", lines]);
+    assert!(host.status.success(), "{}", stderr(&host));
+    let host = String::from_utf8(host.stdout).unwrap();
+    assert_eq!(host.lines().count(), texts.len(), "{host}");
+    let device = |extra: &[&str]| {
+        let mut args = vec!["device", "--port", &dev.port, "--timeout", "10", "classify"];
+        args.extend_from_slice(extra);
+        let o = micrornn(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    assert_eq!(device(&["--file", lines]), host);
+    let one = device(&["--text", texts[2], "--text", texts[0]]);
+    let want: Vec<&str> = host.lines().collect();
+    assert_eq!(one, format!("{}\n{}\n", want[2], want[0]));
+    let o = micrornn(&["device", "--port", &dev.port, "classify"]);
+    assert_clean_error(&o, "nothing to classify");
 }
 
 #[test]

@@ -52,8 +52,8 @@ pub fn classify<N: Net + ?Sized>(
     if out.len() < n {
         return Err(Error::BufferTooSmall {
             what: "output buffer",
-            needed: n,
-            capacity: out.len(),
+            needed: 4 * n,
+            capacity: 4 * out.len(),
         });
     }
     if name.is_empty() {

@@ -51,6 +51,18 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A word of a word vocabulary is empty, out of order, repeated or not a word.
+    BadWord {
+        /// The word's index in the vocabulary (0-based; its id is `index + 2`).
+        index: usize,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The model's task is one this build does not run.
+    UnsupportedTask {
+        /// The task's name.
+        task: &'static str,
+    },
     /// The label names do not suit the task (classification needs two or more distinct,
     /// non-empty names; generation none).
     BadLabels {
@@ -111,13 +123,14 @@ pub enum Error {
         /// Which row.
         row: usize,
     },
-    /// A caller-given buffer is too small for this model.
+    /// A caller-given buffer is too small for this model. Both sizes are in bytes,
+    /// whatever the buffer's element type (an `i32` arena of `n` words holds `4 n` bytes).
     BufferTooSmall {
         /// Which buffer.
         what: &'static str,
-        /// Elements the model needs.
+        /// Bytes the model needs.
         needed: usize,
-        /// Elements the buffer has.
+        /// Bytes the buffer has.
         capacity: usize,
     },
     /// A character is not in the model's vocabulary.
@@ -131,6 +144,20 @@ pub enum Error {
         len: usize,
         /// Maximum name length.
         max: usize,
+    },
+    /// A word to pronounce is longer than a seq2seq model reads.
+    #[cfg(feature = "seq2seq")]
+    InputTooLong {
+        /// Characters in the word.
+        len: usize,
+        /// Most characters the model reads.
+        max: usize,
+    },
+    /// A seq2seq model's configuration or phonemes do not fit together.
+    #[cfg(feature = "seq2seq")]
+    BadSeq2seq {
+        /// What is wrong.
+        reason: &'static str,
     },
     /// A setting is out of its range.
     BadSetting {
@@ -220,6 +247,28 @@ impl Error {
                 &[],
                 &[],
             ),
+            Error::WrongTask(crate::format::Task::ClassifyWords { .. }) => (
+                "this model classifies text: use classify TEXT or text",
+                &[],
+                &[],
+            ),
+            #[cfg(feature = "seq2seq")]
+            Error::WrongTask(crate::format::Task::Seq2seq) => (
+                "this model is an encoder-decoder: use pronounce WORD",
+                &[],
+                &[],
+            ),
+            // Never said: a build without the feature does not load one.
+            #[cfg(not(feature = "seq2seq"))]
+            Error::WrongTask(crate::format::Task::Seq2seq) => {
+                ("this model is an encoder-decoder", &[], &[])
+            }
+            Error::BadWord { index, reason } => {
+                ("bad word vocabulary: word %d %s", &[reason], &[index])
+            }
+            Error::UnsupportedTask { task } => {
+                ("%s models are not supported by this build", &[task], &[])
+            }
             Error::BadVocab { reason } => ("bad vocabulary: %s", &[reason], &[]),
             Error::BadLabels { reason } => ("bad labels: %s", &[reason], &[]),
             Error::DimensionOutOfRange { what, value, max } => (
@@ -267,7 +316,7 @@ impl Error {
                 needed,
                 capacity,
             } => (
-                "%s too small: model needs %d, capacity is %d",
+                "%s too small: needs %d bytes, has %d bytes",
                 &[what],
                 &[needed, capacity],
             ),
@@ -290,6 +339,14 @@ impl Error {
                 &[],
                 &[len, max],
             ),
+            #[cfg(feature = "seq2seq")]
+            Error::InputTooLong { len, max } => (
+                "word has %d characters, the model reads at most %d",
+                &[],
+                &[len, max],
+            ),
+            #[cfg(feature = "seq2seq")]
+            Error::BadSeq2seq { reason } => ("bad seq2seq model: %s", &[reason], &[]),
             Error::BadSetting { what } => ("bad setting: %s", &[what], &[]),
             Error::NoModel => ("no valid model", &[], &[]),
             Error::TooBigForSlot { len, slot } => (
@@ -361,5 +418,71 @@ mod tests {
         for (e, want) in cases {
             assert_eq!(message(e), want);
         }
+    }
+
+    /// Every short buffer is reported in bytes, and the message says so.
+    #[test]
+    fn buffer_too_small_counts_bytes_everywhere() {
+        use crate::cell::{FloatLayer, FloatWeights, NetF, NetQ};
+        use crate::format::CellKind;
+        let file = include_bytes!("../tests/fixtures/names.mrnn");
+        let model = crate::model::Model::load(file).unwrap();
+        let v = model.outputs();
+        let mut arena = [0i32; 4096];
+        let mut net = NetQ::new(&model, &mut arena).unwrap();
+        let (mut short, mut rng) = ([0i32; 3], crate::rng::Rng::new(1));
+        let settings = crate::sampler::Settings::default();
+        let e = crate::generate::generate(
+            &mut net,
+            &model.vocab,
+            &settings,
+            "",
+            &mut rng,
+            &mut short,
+            |_| {},
+        )
+        .unwrap_err();
+        let bytes = |needed: usize, capacity: usize, what| Error::BufferTooSmall {
+            what,
+            needed,
+            capacity,
+        };
+        assert_eq!(e, bytes(4 * v, 12, "logits buffer"));
+        let e = crate::classify::classify(&mut net, &model.vocab, "ab", &mut short).unwrap_err();
+        assert_eq!(e, bytes(4 * v, 12, "output buffer"));
+        let mut small = [0i32; 2];
+        let e = NetQ::new(&model, &mut small).unwrap_err();
+        assert_eq!(e, bytes(4 * NetQ::needs(&model), 8, "RAM for the state"));
+
+        // A one-unit vanilla RNN over two tokens: its float arena is 1 + 2 + 2 floats.
+        let (one, two) = ([0.5f32; 1], [0.5f32; 2]);
+        let layer = FloatLayer {
+            w_x: &two,
+            b_x: &one,
+            w_h: &one,
+            b_h: &one,
+        };
+        let mut layers = [FloatLayer::default(); crate::cell::MAX_LAYERS];
+        layers[0] = layer;
+        let w = FloatWeights {
+            cell: CellKind::Rnn,
+            vocab: 2,
+            hidden: 1,
+            embed: 0,
+            outputs: 2,
+            n_layers: 1,
+            emb: &[],
+            layers,
+            w_out: &two,
+            b_out: &two,
+        };
+        let mut floats = [0f32; 2];
+        let e = NetF::new(w, &mut floats).unwrap_err();
+        assert_eq!(e, bytes(4 * NetF::needs(&w), 8, "float arena"));
+
+        assert_eq!(
+            message(bytes(40, 12, "logits buffer")),
+            "logits buffer too small: needs 40 bytes, has 12 bytes"
+        );
     }
 }

@@ -64,6 +64,33 @@ pub enum Task {
     Generate,
     /// Many-to-one classification: the output layer has one row per label.
     Classify,
+    /// Encoder–decoder (spelling → phonemes). Declared so that the variants' postcard
+    /// indices are fixed; this build's loader refuses it ([`crate::Error::UnsupportedTask`]).
+    Seq2seq,
+    /// Many-to-one classification of a text read as words (`crate::words`): the file's
+    /// vocabulary is a word list, the output layer has one row per label, and at most
+    /// `max_words` tokens of a text are read (the rest is ignored).
+    ClassifyWords {
+        /// Tokens read from a text, at least 1.
+        max_words: u16,
+    },
+}
+
+impl Task {
+    /// The task's name as `info` and `inspect` print it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Task::Generate => "generate",
+            Task::Classify => "classify",
+            Task::Seq2seq => "seq2seq",
+            Task::ClassifyWords { .. } => "classify-words",
+        }
+    }
+
+    /// Whether the output layer has one row per label (either classifier).
+    pub const fn is_classifier(self) -> bool {
+        matches!(self, Task::Classify | Task::ClassifyWords { .. })
+    }
 }
 
 /// Hyper-parameters that fix every tensor's shape.

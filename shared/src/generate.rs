@@ -36,8 +36,8 @@ pub fn generate<N: Net + ?Sized>(
     if logits.len() < v {
         return Err(Error::BufferTooSmall {
             what: "logits buffer",
-            needed: v,
-            capacity: logits.len(),
+            needed: 4 * v,
+            capacity: 4 * logits.len(),
         });
     }
     let logits = &mut logits[..v];

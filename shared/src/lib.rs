@@ -40,6 +40,11 @@
 //! - [`Model`]: a validated model borrowed from its file ([`format`] describes the file);
 //! - [`NetQ`]: the integer network over a caller's arena ([`arena_words`] sizes it);
 //! - [`generate`] with [`Settings`] and [`Rng`], [`classify`]: what a model is for;
+//! - [`seq2seq`]: encoder–decoders — a word's spelling in, its pronunciation out
+//!   ([`seq2seq::Seq2seqQ`], [`seq2seq::greedy`], [`seq2seq::write_line`]; feature
+//!   `seq2seq`, on by default);
+//! - [`words`]: word classifiers — the tokenizer, the word vocabulary of a model file,
+//!   [`words::classify_text`] (feature `words`, on by default);
 //! - [`Error`]: every way a model, a setting or an input can be wrong, with a one-line
 //!   message ([`Error::write_to`] writes it without `core::fmt`, through [`Text`]);
 //! - [`session`]: the serial command loop a board runs (`gen`, `classify`, `info`,
@@ -52,9 +57,12 @@
 #![deny(missing_docs)]
 
 pub mod format;
+#[cfg(feature = "seq2seq")]
+pub mod seq2seq;
 pub mod session;
 pub mod store;
 pub mod upload;
+pub mod words;
 
 // ---- internals: public for the trainer, the tests and the firmware, not documented ----
 #[doc(hidden)]
@@ -86,7 +94,7 @@ pub use classify::{classify, Verdict};
 pub use error::{Error, Result};
 pub use format::{CellKind, Task};
 pub use generate::generate;
-pub use model::{Labels, Model};
+pub use model::{InputLayout, Labels, Model};
 pub use protocol::GenSettings;
 pub use rng::Rng;
 pub use sampler::Settings;

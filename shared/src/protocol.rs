@@ -72,6 +72,13 @@ pub enum Command<'a> {
     /// `classify NAME...`: the label and its probability for each name (classifiers);
     /// holds the names, separated by spaces.
     Classify(&'a str),
+    /// `pronounce WORD...`: the phonemes of each word (encoder–decoders, feature
+    /// `seq2seq`); holds the words, separated by spaces.
+    #[cfg(feature = "seq2seq")]
+    Pronounce(&'a str),
+    /// `text`: the following lines, up to an empty one, are one text for a word
+    /// classifier (any length: they are read in pieces).
+    Text,
     /// `upload <len> <crc32 as 8 hex digits> [single]`: receive a model.
     Upload(Request),
     /// `reset`: restart the board.
@@ -157,20 +164,34 @@ pub fn parse<'a>(line: &'a str, current: &GenSettings) -> Result<Command<'a>, Pa
             }
             Ok(Command::Gen { count, settings })
         }
-        "classify" => {
-            // The rest of the line after the command word.
-            // (`strip_prefix`, not slicing: no char-boundary panic path in the firmware.)
-            let rest = line
-                .trim_ascii_start()
-                .strip_prefix(cmd)
-                .unwrap_or("")
-                .trim_ascii();
-            if rest.is_empty() {
-                return Err(ParseError::Usage("classify <name>..."));
-            }
-            Ok(Command::Classify(rest))
+        "classify" => rest_of(line, cmd, "classify <name>...").map(Command::Classify),
+        // Encoder–decoders only: a build without them (the micro:bit v1) does not know it.
+        #[cfg(feature = "seq2seq")]
+        "pronounce" => rest_of(line, cmd, "pronounce <word>...").map(Command::Pronounce),
+        // Word classifiers only: a build without them (the micro:bit v1) does not know it.
+        #[cfg(feature = "words")]
+        "text" => {
+            no_more(
+                words,
+                "text (then the lines of the text, an empty line ends it)",
+            )?;
+            Ok(Command::Text)
         }
         other => Ok(Command::Unknown(other)),
+    }
+}
+
+/// The rest of `line` after its command word `cmd`, trimmed; a usage error if empty.
+fn rest_of<'a>(line: &'a str, cmd: &str, usage: &'static str) -> Result<&'a str, ParseError<'a>> {
+    // (`strip_prefix`, not slicing: no char-boundary panic path in the firmware.)
+    let rest = line
+        .trim_ascii_start()
+        .strip_prefix(cmd)
+        .unwrap_or("")
+        .trim_ascii();
+    match rest.is_empty() {
+        true => Err(ParseError::Usage(usage)),
+        false => Ok(rest),
     }
 }
 
@@ -324,6 +345,20 @@ mod tests {
             Ok(Command::Classify("anna   bob"))
         );
         assert_eq!(parse("classify é", &d), Ok(Command::Classify("é")));
+    }
+
+    #[cfg(feature = "seq2seq")]
+    #[test]
+    fn pronounce_takes_the_rest_of_the_line() {
+        let d = GenSettings::default();
+        assert_eq!(
+            parse(" pronounce  hello  World ", &d),
+            Ok(Command::Pronounce("hello  World"))
+        );
+        assert_eq!(
+            parse("pronounce", &d),
+            Err(ParseError::Usage("pronounce <word>..."))
+        );
     }
 
     #[test]

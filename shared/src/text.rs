@@ -71,6 +71,28 @@ pub trait Text {
         self
     }
 
+    /// Appends `s` as a quoted input is shown: each control character (C0, DEL, C1) as
+    /// `\xNN` and a backslash as `\\`, so that text a user typed or sent cannot drive the
+    /// terminal it is shown on. For chaining.
+    ///
+    /// ```
+    /// # use micrornn::text::Text;
+    /// # struct Out(heapless::String<64>);
+    /// # impl Text for Out { fn push_str(&mut self, s: &str) { let _ = self.0.push_str(s); } }
+    /// let mut out = Out(heapless::String::new());
+    /// out.escaped("\u{1b}[2Jé\\");
+    /// assert_eq!(out.0, r"\x1b[2Jé\\");
+    /// ```
+    fn escaped(&mut self, s: &str) -> &mut Self
+    where
+        Self: Sized,
+    {
+        for c in s.chars() {
+            self.push_str(escape_char(c, &mut [0; 4]));
+        }
+        self
+    }
+
     /// Appends `template` with each `%s` replaced by the next of `strs` and each `%d` by
     /// the next of `nums` in decimal (a missing one is empty, or 0), for chaining: one
     /// call for a whole message takes less code than a chain of pieces. Only these two
@@ -93,6 +115,24 @@ pub trait Text {
         }
         self.text(rest)
     }
+}
+
+/// `c` as [`Text::escaped`] shows it: itself, `\xNN` for a control character (all of
+/// them are below U+0100), or `\\` for a backslash; written into `buf`.
+pub fn escape_char(c: char, buf: &mut [u8; 4]) -> &str {
+    if c.is_control() || c == '\\' {
+        let code = c as u32;
+        let digits = b"0123456789abcdef";
+        *buf = [
+            b'\\',
+            if c == '\\' { b'\\' } else { b'x' },
+            digits[(code >> 4 & 15) as usize],
+            digits[(code & 15) as usize],
+        ];
+        let len = if c == '\\' { 2 } else { 4 };
+        return ascii(buf.get(..len));
+    }
+    c.encode_utf8(buf)
 }
 
 /// The base of decimal numbers.

@@ -23,6 +23,11 @@ pub struct Vocab<'a> {
 }
 
 impl<'a> Vocab<'a> {
+    /// No characters, only the two special tokens: the character vocabulary a word
+    /// model's [`crate::Model::vocab`] holds (its tokens are words:
+    /// [`crate::Model::word_vocab`]).
+    pub const EMPTY: Vocab<'static> = Vocab { chars: "", len: 0 };
+
     /// Checks that `chars` holds strictly increasing characters and wraps it.
     pub fn new(chars: &'a str) -> Result<Vocab<'a>> {
         let mut prev: Option<char> = None;

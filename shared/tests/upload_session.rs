@@ -477,7 +477,7 @@ fn a_model_that_does_not_fit_the_ram_is_refused_before_its_record() {
     assert_eq!(o.replies[0], "ready 256");
     assert_eq!(
         o.replies.last().unwrap(),
-        "err upload refused: RAM for the state too small: model needs 384, capacity is 280"
+        "err upload refused: RAM for the state too small: needs 384 bytes, has 280 bytes"
     );
     same_names_as_a_fresh_boot(&mut d, &small);
     let mut d = d.reboot();

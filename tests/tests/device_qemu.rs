@@ -211,6 +211,21 @@ fn classify_on(board: BoardKind) {
     let e = dev.command("gen 1").unwrap_err().to_string();
     assert!(e.contains("this model is a classifier"), "{e}");
     assert_eq!(dev.command("classify anna").unwrap().len(), 1);
+
+    // `micrornn device classify` (its client call): all the names in as few lines as the
+    // device's line holds, and names as long as a line allows answered whole, as the host.
+    let long: String = "annabelle".chars().cycle().take(118).collect();
+    let mut many: Vec<String> = names[..40].to_vec();
+    many.extend([long.clone(), long[..100].to_string(), "anna".to_string()]);
+    let answers = classify_names(&host, &many).unwrap();
+    let want: Vec<String> = many
+        .iter()
+        .zip(&answers)
+        .map(|(n, (v, _))| format!("{n} {} {}", labels[v.label], v.prob_str(&mut [0; 6])))
+        .collect();
+    assert_eq!(dev.classify(&many).unwrap(), want);
+    let e = dev.classify(&[long + "a"]).unwrap_err().to_string();
+    assert!(e.contains("119 bytes"), "{e}");
 }
 
 #[test]

@@ -305,8 +305,134 @@ fn bad_or_oversized_models_are_reported_at_boot_and_on_gen() {
     // Hidden 32 (64 words: two states of 16, a chunk of 16 units) does not fit 16 words.
     let out = converse(&bytes, 16, b"echo off\ngen 1\n");
     assert!(
-        out.contains("RAM for the state too small: model needs 256, capacity is 64"),
+        out.contains("RAM for the state too small: needs 256 bytes, has 64 bytes"),
         "{out}"
     );
     assert!(replies(&out)[1].starts_with("err no valid model: RAM for the state too small"));
+}
+
+/// A GRU classifier trained for a moment on labelled names.
+fn classifier_bytes(dir: &std::path::Path) -> Vec<u8> {
+    let data = micrornn_tests::small_labelled(dir, 2000, 23);
+    let config = micrornn_trainer::train::config::TrainConfig {
+        task: micrornn::format::Task::Classify,
+        cell: micrornn::format::CellKind::Gru,
+        hidden: 16,
+        embed: 8,
+        ..tiny_config(3, 2, 1)
+    };
+    let (paths, _) = train_tiny(dir, "c", &data, config);
+    std::fs::read(paths.out).unwrap()
+}
+
+#[test]
+fn classify_prints_long_names_whole_as_the_host_does() {
+    use micrornn_trainer::eval::classifier::classify_names;
+    use micrornn_trainer::eval::host_model::HostModel;
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = classifier_bytes(dir.path());
+    let path = dir.path().join("c.mrnn");
+    let host = HostModel::open(&path).unwrap();
+    let labels = host.labels();
+    // Names of 1 to 118 bytes: the longest fills a 127-byte line with `classify `.
+    let long: String = "annabelle".chars().cycle().take(118).collect();
+    let names = vec![
+        long.clone(),
+        long[..99].to_string(),
+        long[..100].to_string(),
+        "anna".to_string(),
+        long[..60].to_string(),
+    ];
+    let mut script = b"echo off\n".to_vec();
+    for n in &names {
+        script.extend(format!("classify {n}\n").bytes());
+    }
+    script.extend(format!("classify {} {}\n", &long[..50], &long[..60]).bytes());
+    let out = converse(&bytes, 256, &script);
+    let r = replies(&out);
+    let answers = classify_names(&host, &names).unwrap();
+    let host_line = |i: usize| {
+        let v = answers[i].0;
+        format!(
+            "{} {} {}",
+            names[i],
+            labels[v.label],
+            v.prob_str(&mut [0; 6])
+        )
+    };
+    for (i, _) in names.iter().enumerate() {
+        assert_eq!(r[1 + 2 * i], host_line(i), "{r:?}");
+        assert_eq!(r[2 + 2 * i], "ok");
+    }
+    // Two names on one line: one answer line each.
+    let pair = [long[..50].to_string(), long[..60].to_string()];
+    let want: Vec<String> = classify_names(&host, &pair)
+        .unwrap()
+        .iter()
+        .zip(&pair)
+        .map(|((v, _), n)| format!("{n} {} {}", labels[v.label], v.prob_str(&mut [0; 6])))
+        .collect();
+    let at = 1 + 2 * names.len();
+    assert_eq!(r[at..at + 2], want[..]);
+    assert_eq!(r[at + 2], "ok");
+}
+
+#[test]
+fn error_replies_escape_control_bytes() {
+    let bytes = model_bytes();
+    let script: &[u8] =
+        b"echo off\n\x1b[2J\x07frob\nfrob\x01x\ngen \x1b]0;pwned\x07=1\nset \x1b[31m 1\n";
+    let mut script = script.to_vec();
+    script.extend([0x1b; 60]);
+    script.push(b'\n');
+    let out = converse(&bytes, 64, &script);
+    let after_banner = out.split("\r\n").skip(3).collect::<Vec<_>>().join("\n");
+    assert!(
+        after_banner
+            .bytes()
+            .all(|b| b == b'\n' || (0x20..0x7f).contains(&b)),
+        "raw control bytes in {after_banner:?}"
+    );
+    let r = replies(&out);
+    assert_eq!(
+        r[1], r#"err unknown command "\x1b[2J\x07frob" (try help)"#,
+        "{r:?}"
+    );
+    assert_eq!(r[2], r#"err unknown command "frob\x01x" (try help)"#);
+    assert!(
+        r[3].starts_with(r#"err unknown setting \x1b]0;pwned\x07 "#),
+        "{r:?}"
+    );
+    assert!(
+        r[4].starts_with(r#"err unknown setting \x1b[31m "#),
+        "{r:?}"
+    );
+    // A long one is cut where the line's end would not fit, and says so.
+    assert!(
+        r[5].starts_with(r#"err unknown command "\x1b\x1b"#),
+        "{r:?}"
+    );
+    assert!(r[5].ends_with(r#"\x1b..." (try help)"#), "{r:?}");
+}
+
+#[test]
+fn classify_escapes_control_bytes_in_a_models_labels() {
+    use micrornn::format::{CellKind, Task};
+    use micrornn_trainer::train::params::Dims;
+    // A hostile file: labels that would clear the screen and ring the bell.
+    let dims = Dims {
+        task: Task::Classify,
+        outputs: 2,
+        ..Dims::generate(CellKind::Rnn, 1, 8, 5)
+    };
+    let labels = ["\x1b[2Jspam".to_string(), "\x07ham".to_string()];
+    let bytes = micrornn_tests::random_model(dims, "anp", &labels, 9);
+    let out = converse(&bytes, 64, b"echo off\nclassify anna nap\n");
+    let r = replies(&out);
+    for line in &r[1..3] {
+        assert!(line.bytes().all(|b| b >= 0x20), "{line:?}");
+        let label = line.split(' ').nth(1).unwrap();
+        assert!([r"\x1b[2Jspam", r"\x07ham"].contains(&label), "{line:?}");
+    }
+    assert_eq!(r[3], "ok");
 }

@@ -53,12 +53,15 @@ const UART0_RX_IRQ: u16 = 32;
 
 // ---- the same on both ----
 
-/// The network's arena (`i32` words): states and scratch, sized with
-/// [`micrornn::arena_words`] for the largest model the format allows (4 layers of 511
-/// LSTM units, the cell that needs most): 4,172 words, 16.3 KB. Every model that fits the
-/// 1 MiB partition (an LSTM of 490 units, 2 layers of 295, 4 of 193, …) needs at most
-/// 3,430 of them to compute each layer in one chunk, so it runs at full speed.
-pub const ARENA_LEN: usize = arena_words(CellKind::Lstm, MAX_LAYERS, MAX_HIDDEN);
+/// The network's arena (`i32` words): states and scratch for the largest model the format
+/// allows, [`micrornn::session::FULL_ARENA_WORDS`]: 18,648 words (72.8 KiB), what the
+/// largest encoder–decoder needs (4 layers of 510 LSTM units, its encoder's memory of 32
+/// states). The largest one-stack model (4 layers of 511 LSTM units) needs 4,172 of them,
+/// and every such model that fits the 1 MiB partition (an LSTM of 490 units, 2 layers of
+/// 295, 4 of 193, …) at most 3,430 to compute each layer in one chunk, so it runs at full
+/// speed. The default encoder–decoder (GRU, H 256, E 32) needs about 5,100.
+pub const ARENA_LEN: usize = micrornn::session::FULL_ARENA_WORDS;
+const _: () = assert!(ARENA_LEN >= arena_words(CellKind::Lstm, MAX_LAYERS, MAX_HIDDEN));
 /// Outputs capacity (`i32`): the largest vocabulary, or labels.
 pub const LOGITS_LEN: usize = 1024;
 

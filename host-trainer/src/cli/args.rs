@@ -20,21 +20,30 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Train a character model on names (generate, or classify by a label column);
-    /// writes M.mrnn (int8), M.ckpt (float) and the validation split (M.val.txt or M.val.csv).
+    /// Train a character model on names (generate, or classify by a label column), or a
+    /// word classifier on messages (--tokens word); writes M.mrnn (int8), M.ckpt (float)
+    /// and the validation split (M.val.txt or M.val.csv).
     Train(TrainArgs),
     /// Score a model on names: cross-entropy per character (generators), or accuracy
-    /// and cross-entropy per name (classifiers). .mrnn: integer path; .ckpt: float path.
+    /// and cross-entropy per name (classifiers); on messages, accuracy, precision, recall
+    /// and the confusion matrix (word classifiers). .mrnn: integer path; .ckpt: float path.
     Eval(EvalArgs),
-    /// Give the label and its probability for each name (classifiers).
+    /// Give the label and its probability for each name (classifiers) or message (word
+    /// classifiers: --text, --file).
     Classify(ClassifyArgs),
     /// Quantize a float checkpoint to an int8 model file, or write a model as a flash file
     /// for a board's partition (UF2, HEX or bin).
     Export(ExportArgs),
+    /// Bring in a model trained in PyTorch (its state_dict saved with safetensors):
+    /// writes M.mrnn (int8) and M.ckpt (float).
+    Import(ImportArgs),
     /// Show a model's configuration, vocabulary, size, RAM need and cost per character.
     Inspect(InspectArgs),
     /// Generate names (.mrnn: integer path; .ckpt: float path).
     Generate(GenerateArgs),
+    /// Pronounce words with a seq2seq model: one `word PH PH …` line per word, the
+    /// device's line (.mrnn: integer path; .ckpt: float path).
+    Pronounce(PronounceArgs),
     /// Measure training throughput and sampling speed on this machine.
     Bench(BenchArgs),
     /// Talk to a device (or an emulated one) over its serial line.
@@ -53,9 +62,11 @@ pub enum Command {
 /// `micrornn train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Names to train on: a CSV file with a `name` column, or text with one name per line.
-    #[arg(long, default_value = "data/names.csv")]
-    pub data: PathBuf,
+    /// Names to train on: a CSV file with a `name` column, or text with one name per line;
+    /// for --tokens word, a CSV file of messages (--text-column, --label-column)
+    /// [default: data/names.csv; with --resume, the data the checkpoint's run read].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
     /// Model file to write; the checkpoint (.ckpt) and validation names (.val.txt) go beside it.
     /// Default: model.mrnn, or beside the checkpoint given to --resume.
     #[arg(long)]
@@ -67,35 +78,52 @@ pub struct TrainArgs {
     /// [default: generate].
     #[arg(long, value_enum)]
     pub task: Option<TaskArg>,
+    /// What a model reads: characters (names), or words (messages: --task classify
+    /// only; e.g. --data data/spamassassin-train.csv) [default: char].
+    #[arg(long, value_enum)]
+    pub tokens: Option<TokensArg>,
     /// The CSV column holding each name's label, for --task classify; a `count`
     /// column, if present, weighs the rows when choosing each name's majority label
-    /// [default: gender].
+    /// [default: gender; label for --tokens word].
     #[arg(long)]
     pub label_column: Option<String>,
+    /// The CSV column holding each message's text, for --tokens word [default: text].
+    #[arg(long)]
+    pub text_column: Option<String>,
+    /// Words in the vocabulary, for --tokens word: the most frequent of the training
+    /// split; the others read as <UNK> [default: 4000].
+    #[arg(long)]
+    pub vocab_size: Option<usize>,
+    /// Words read from each message, for --tokens word (the rest is ignored, in training
+    /// and on the device) [default: 64].
+    #[arg(long)]
+    pub max_words: Option<u16>,
     /// Recurrent cell [default: rnn; gru for --task classify].
     #[arg(long, value_enum)]
     pub cell: Option<CellArg>,
     /// Stacked recurrent layers, 1 to 4 [default: 1].
     #[arg(long)]
     pub layers: Option<usize>,
-    /// Hidden units per layer, 1 to 511 [default: 192 for rnn, 128 for gru and lstm].
+    /// Hidden units per layer, 1 to 511 [default: 192 for rnn, 128 for gru and lstm;
+    /// 64 for --tokens word].
     #[arg(long)]
     pub hidden: Option<usize>,
     /// Width of a learned character embedding, 0 to 512; 0 = one-hot input
-    /// [default: 0 for rnn, 32 for gru and lstm].
+    /// [default: 0 for rnn, 32 for gru and lstm and for --tokens word].
     #[arg(long)]
     pub embed: Option<usize>,
-    /// Passes over the training names [default: 40; 20 for --task classify].
+    /// Passes over the training names [default: 40; 20 for --task classify; 12 for
+    /// --tokens word].
     #[arg(long)]
     pub epochs: Option<u32>,
-    /// Names per mini-batch [default: 64].
+    /// Names per mini-batch [default: 64; 32 messages for --tokens word].
     #[arg(long)]
     pub batch_size: Option<usize>,
     /// Peak learning rate (Adam; warm-up, then cosine decay) [default: 0.004].
     #[arg(long)]
     pub lr: Option<f32>,
     /// Decoupled weight decay (AdamW) per unit of learning rate
-    /// [default: 0.01 for rnn, 0.05 for gru and lstm].
+    /// [default: 0.01 for rnn, 0.05 for gru and lstm; 1.0 for --tokens word].
     #[arg(long)]
     pub weight_decay: Option<f32>,
     /// Largest gradient norm [default: 1.0].
@@ -113,6 +141,10 @@ pub struct TrainArgs {
     /// No progress bar (epoch lines are still printed).
     #[arg(long, short)]
     pub quiet: bool,
+    /// Also write the training examples as token ids to F, one a line: the label id,
+    /// then the input ids, space-separated (e.g. for bench/words_torch.py).
+    #[arg(long, value_name = "F")]
+    pub save_ids: Option<PathBuf>,
 }
 
 /// A task, as named on the command line.
@@ -122,6 +154,11 @@ pub enum TaskArg {
     Generate,
     /// Many-to-one: a model that reads a name and gives its label.
     Classify,
+    /// Encoder–decoder: spelling in, pronunciation out (a CMUdict `.dict` file).
+    /// Defaults: --data data/cmudict-train.dict, --out pronounce.mrnn, GRU, 1 layer,
+    /// hidden 256 (the decoder; each encoder direction 128), embedding 32, 15 epochs,
+    /// batch 64, lr 0.005, weight decay 0.05.
+    Seq2seq,
 }
 
 impl From<TaskArg> for micrornn::format::Task {
@@ -129,8 +166,18 @@ impl From<TaskArg> for micrornn::format::Task {
         match t {
             TaskArg::Generate => Self::Generate,
             TaskArg::Classify => Self::Classify,
+            TaskArg::Seq2seq => Self::Seq2seq,
         }
     }
+}
+
+/// What a model reads, as named on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TokensArg {
+    /// Characters: names.
+    Char,
+    /// Words of a message (shared's tokenizer), with <PAD> and <UNK>.
+    Word,
 }
 
 /// A recurrent cell, as named on the command line.
@@ -162,15 +209,43 @@ pub struct EvalArgs {
     pub model: PathBuf,
     /// Names to evaluate (CSV with a `name` column, or one per line), e.g. model.val.txt;
     /// for a classifier, CSV with `name`, the label column and optionally `count`, e.g.
-    /// model.val.csv.
+    /// model.val.csv; for a word classifier, CSV with the text and label columns.
     #[arg(long)]
     pub data: PathBuf,
-    /// The label column, for a classifier [default: gender].
-    #[arg(long, default_value = "gender")]
-    pub label_column: String,
+    /// The label column, for a classifier [default: gender; label for a word classifier].
+    #[arg(long)]
+    pub label_column: Option<String>,
+    /// The text column, for a word classifier [default: text].
+    #[arg(long, default_value = "text")]
+    pub text_column: String,
+    /// The label that precision and recall are of, for a word classifier
+    /// [default: spam if it is a label, else the second label].
+    #[arg(long)]
+    pub positive: Option<String>,
+    /// A second model of the same classifier (e.g. the .ckpt of an .mrnn) to score
+    /// too, with the share of messages on which the two agree (word classifiers).
+    #[arg(long, value_name = "M")]
+    pub compare: Option<PathBuf>,
+    /// Beam width for a seq2seq model; 1 = greedy decoding (what the device does).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub beam: u16,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `micrornn pronounce`.
+#[derive(Debug, Args)]
+pub struct PronounceArgs {
+    /// Seq2seq model: .mrnn (integer path, the chip's digits) or .ckpt (float path).
+    #[arg(long, default_value = "pronounce.mrnn")]
+    pub model: PathBuf,
+    /// Beam width; 1 = greedy decoding (what the device does).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub beam: u16,
+    /// Words to pronounce (ASCII letters are lower-cased, as the model reads them).
+    #[arg(value_name = "WORD", required = true)]
+    pub words: Vec<String>,
 }
 
 /// `micrornn classify`.
@@ -179,9 +254,17 @@ pub struct ClassifyArgs {
     /// Classifier: .mrnn (integer path, the chip's digits) or .ckpt (float path).
     #[arg(long, default_value = "model.mrnn")]
     pub model: PathBuf,
-    /// Names to classify.
-    #[arg(required = true, value_name = "NAME")]
+    /// Names to classify (character classifiers).
+    #[arg(value_name = "NAME")]
     pub names: Vec<String>,
+    /// A message to classify (word classifiers): prints `<label> <prob>`, the device's
+    /// line. May be given several times.
+    #[arg(long, value_name = "TEXT")]
+    pub text: Vec<String>,
+    /// A file of messages, one a line (word classifiers; `-` = standard input): one
+    /// verdict a line, `<label> <prob>`.
+    #[arg(long, value_name = "F")]
+    pub file: Option<PathBuf>,
 }
 
 /// `micrornn export`.
@@ -215,7 +298,8 @@ pub struct ExportArgs {
     /// Output format: `mrnn` (the model file; the default without --board), or a flash
     /// file for --board's partition: `uf2` (the Picos' default), `hex` (Intel HEX; the
     /// micro:bits' default) or `bin` (raw bytes from the partition's address; the
-    /// Nucleo's default).
+    /// Nucleo's default); or `safetensors` (a .ckpt's float weights as a PyTorch
+    /// state_dict, see docs/pytorch.md).
     #[arg(long, value_enum)]
     pub format: Option<ExportFormat>,
 }
@@ -231,6 +315,50 @@ pub enum ExportFormat {
     Hex,
     /// Raw bytes to write at the partition's address.
     Bin,
+    /// A PyTorch state_dict (float weights of a .ckpt), for `load_state_dict`.
+    Safetensors,
+}
+
+/// `micrornn import`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+The file holds an nn.Embedding (or none: one-hot input) → nn.RNN/nn.GRU/nn.LSTM → nn.Linear
+state_dict. The vocabulary comes from its metadata (micrornn.chars, micrornn.start,
+micrornn.end, micrornn.labels) or from --chars/--start/--end/--labels; see docs/pytorch.md.
+Example: micrornn import --from names.safetensors --out names.mrnn \\
+           --chars abcdefghijklmnopqrstuvwxyz --start 0 --end 0")]
+pub struct ImportArgs {
+    /// The safetensors file (`safetensors.torch.save_file(model.state_dict(), F)`).
+    #[arg(long = "from", value_name = "F.safetensors")]
+    pub from: PathBuf,
+    /// Model file to write (int8); the float checkpoint (.ckpt) goes beside it.
+    #[arg(long, value_name = "M.mrnn")]
+    pub out: PathBuf,
+    /// The characters in the model's token order, the start and end ids left out
+    /// (overrides the file's micrornn.chars).
+    #[arg(long)]
+    pub chars: Option<String>,
+    /// Id of the start token fed before the first character.
+    #[arg(long, value_name = "N")]
+    pub start: Option<usize>,
+    /// Id of the end token predicted after the last character [default: the start id].
+    #[arg(long, value_name = "N")]
+    pub end: Option<usize>,
+    /// A classifier's label names, in output order, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub labels: Option<Vec<String>>,
+    /// The cell; checked against the one the shapes give.
+    #[arg(long, value_enum)]
+    pub cell: Option<CellArg>,
+    /// The recurrent module's name (e.g. `rnn` for `rnn.weight_ih_l0`), when there are several.
+    #[arg(long, value_name = "PREFIX")]
+    pub rnn: Option<String>,
+    /// The output nn.Linear's name (e.g. `fc`), when ambiguous or bias-free.
+    #[arg(long, value_name = "PREFIX")]
+    pub linear: Option<String>,
+    /// The embedding tensor's full name (e.g. `emb.weight`), when ambiguous.
+    #[arg(long, value_name = "NAME")]
+    pub embedding: Option<String>,
 }
 
 /// `micrornn firmware`.
@@ -269,11 +397,41 @@ pub enum DeviceAction {
     Info,
     /// Generate names on the device (same settings as `micrornn generate`).
     Gen(DeviceGenArgs),
-    /// Measurements of the device's last `gen` (ticks, instructions, stack).
+    /// Measurements of the device's last `gen` or `classify` (ticks, instructions, stack).
     Stats,
+    /// Classify on the device: names (a character classifier: `classify NAME…`, sent in as
+    /// few lines as the device's line length allows; the lines `micrornn classify` prints), or
+    /// messages (a word classifier: the `text` command, one `<label> <prob>` line per
+    /// message, the digits of the host's `micrornn classify`).
+    Classify(DeviceClassifyArgs),
+    /// Pronounce words on the device (an encoder-decoder, task seq2seq): one line
+    /// `word PH PH …` per word, the lines `micrornn pronounce` prints (greedy decoding).
+    Pronounce(DevicePronounceArgs),
     /// Put a model into the device's flash: checked against the device first, sent in
     /// verified chunks; the old model serves until the new one is whole.
     Upload(DeviceUploadArgs),
+}
+
+/// `micrornn device … classify`.
+#[derive(Debug, Args)]
+pub struct DeviceClassifyArgs {
+    /// Names to classify (character classifiers).
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// A message to classify (word classifiers); may be given several times.
+    #[arg(long, value_name = "TEXT")]
+    pub text: Vec<String>,
+    /// A file of messages, one a line (word classifiers; `-` = standard input).
+    #[arg(long, value_name = "F")]
+    pub file: Option<PathBuf>,
+}
+
+/// `micrornn device … pronounce`.
+#[derive(Debug, Args)]
+pub struct DevicePronounceArgs {
+    /// Words to pronounce (spellings; sent in as few `pronounce` lines as fit the device's line).
+    #[arg(value_name = "WORD", required = true)]
+    pub words: Vec<String>,
 }
 
 /// `micrornn device … upload`.
@@ -363,6 +521,10 @@ pub struct GenerateArgs {
     /// Number of names.
     #[arg(short = 'n', long = "count", default_value_t = 10)]
     pub count: u32,
+    /// A seq2seq model (.mrnn or .ckpt) that pronounces each name: the line becomes
+    /// `name PH PH …` (greedy decoding, the device's).
+    #[arg(long, value_name = "P.mrnn")]
+    pub pronounce: Option<PathBuf>,
     /// Sampling settings.
     #[command(flatten)]
     pub sampling: SamplingArgs,

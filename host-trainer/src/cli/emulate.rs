@@ -9,6 +9,8 @@ use micrornn_trainer::device::stop::{self, Guarded};
 use crate::cli::args::EmulateArgs;
 
 pub fn run(a: EmulateArgs) -> Result<()> {
+    // Caught from the start: a signal before QEMU starts must not leave it starting.
+    stop::install()?;
     check_qemu()?;
     let spec = a.board.spec();
     spec.qemu_machine()?;
@@ -28,7 +30,7 @@ pub fn run(a: EmulateArgs) -> Result<()> {
         "stdio" => "stdio".to_string(),
         s if s.starts_with("tcp:") => {
             eprintln!("serial line on {s}: connect with `micrornn device --port {s} info` (QEMU waits for it)");
-            format!("{s},server=on,wait=on")
+            format!("{s},server=on,wait=on,nodelay=on")
         }
         s => bail!("--serial must be `stdio` or `tcp:HOST:PORT`, not {s:?}"),
     };
@@ -36,6 +38,9 @@ pub fn run(a: EmulateArgs) -> Result<()> {
         eprintln!("booting {} in QEMU; quit with Ctrl-A then X", spec.name);
     }
     let file = partition.as_ref().map(|f| f.path());
+    if stop::requested() {
+        bail!("stopped by a signal before qemu-system-arm started");
+    }
     let child = qemu_command(&spec, &elf, file, &serial, a.icount)
         .spawn()
         .context("cannot start qemu-system-arm")?;

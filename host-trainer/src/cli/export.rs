@@ -3,19 +3,32 @@
 use anyhow::{bail, Result};
 use micrornn_trainer::device::boards::{BoardSpec, FlashFormat};
 use micrornn_trainer::eval::host_model::{export_checkpoint, HostModel};
+use micrornn_trainer::eval::seq2seq::Seq2seqModel;
 use micrornn_trainer::export::atomic::write_atomic;
 use micrornn_trainer::export::board_file::{model_file, FileFormat};
+use micrornn_trainer::train::seq2seq_ckpt::is_seq2seq_checkpoint;
 
 use crate::cli::args::{ExportArgs, ExportFormat};
 
 pub fn run(a: ExportArgs) -> Result<()> {
+    if a.format == Some(ExportFormat::Safetensors) {
+        return safetensors(&a);
+    }
     // The model file: quantized from a checkpoint, or as it is.
-    let (bytes, what) = match HostModel::open(&a.model)? {
-        HostModel::Float { ckpt, .. } => (
-            export_checkpoint(&ckpt)?,
-            format!("int8, best epoch {}", ckpt.best_epoch),
-        ),
-        HostModel::Quantized { bytes, .. } => (bytes, "int8".to_string()),
+    let (bytes, what) = if is_seq2seq_checkpoint_file(&a.model) {
+        let model = Seq2seqModel::open(&a.model)?;
+        (
+            model.model_bytes()?.into_owned(),
+            "int8 encoder–decoder, the checkpoint's best epoch".to_string(),
+        )
+    } else {
+        match HostModel::open(&a.model)? {
+            HostModel::Float { ckpt, .. } => (
+                export_checkpoint(&ckpt)?,
+                format!("int8, best epoch {}", ckpt.best_epoch),
+            ),
+            HostModel::Quantized { bytes, .. } => (bytes, "int8".to_string()),
+        }
     };
     let Some(spec) = a.board.map(|b| b.spec()) else {
         if matches!(a.format, Some(f) if f != ExportFormat::Mrnn) {
@@ -30,6 +43,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
         Some(ExportFormat::Uf2) => Some(FileFormat::Uf2),
         Some(ExportFormat::Hex) => Some(FileFormat::Hex),
         Some(ExportFormat::Bin) => Some(FileFormat::Bin),
+        Some(ExportFormat::Safetensors) => bail!("--format safetensors takes no --board"),
         None => Some(FileFormat::native(&spec)),
     };
     let Some(format) = format else {
@@ -61,6 +75,31 @@ pub fn run(a: ExportArgs) -> Result<()> {
         format,
         &a.out.display().to_string(),
         &a.model.display().to_string(),
+    );
+    Ok(())
+}
+
+/// A checkpoint's float weights as a PyTorch state_dict.
+fn safetensors(a: &ExportArgs) -> Result<()> {
+    if a.board.is_some() {
+        bail!("--format safetensors is for PyTorch, not a board: drop --board");
+    }
+    let HostModel::Float { ckpt, .. } = HostModel::open(&a.model)? else {
+        bail!(
+            "--format safetensors needs a float checkpoint (.ckpt); {} is an int8 model file",
+            a.model.display()
+        );
+    };
+    let bytes = micrornn_trainer::torch::export::to_safetensors(&ckpt);
+    write_atomic(&a.out, &bytes)?;
+    let weights = match ckpt.best_epoch {
+        0 => "the checkpoint's weights".to_string(),
+        n => format!("the weights of epoch {n}, the best"),
+    };
+    println!(
+        "wrote {} ({} bytes: a float32 state_dict of {weights}; load it in PyTorch as docs/pytorch.md shows)",
+        a.out.display(),
+        bytes.len(),
     );
     Ok(())
 }
@@ -108,4 +147,15 @@ fn print_how(spec: &BoardSpec, format: FileFormat, file: &str, model: &str) {
         "M.mrnn"
     };
     println!("or over the serial line, the firmware running: micrornn device upload {model}");
+}
+
+/// Whether `path` starts as an encoder–decoder checkpoint does (its own magic); an
+/// unreadable file is left for the model reader to name.
+fn is_seq2seq_checkpoint_file(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && is_seq2seq_checkpoint(&head)
 }

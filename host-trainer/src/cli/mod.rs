@@ -12,11 +12,15 @@ mod demo;
 mod device;
 mod emulate;
 mod eval;
+mod eval_seq2seq;
 mod export;
 mod firmware;
 mod generate;
+mod import;
 mod inspect;
+mod inspect_seq2seq;
 mod ports;
+mod pronounce;
 mod train;
 
 use anyhow::Result;
@@ -30,8 +34,10 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Eval(a) => eval::run(a),
         Command::Classify(a) => classify::run(a),
         Command::Export(a) => export::run(a),
+        Command::Import(a) => import::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Generate(a) => generate::run(a),
+        Command::Pronounce(a) => pronounce::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Device(a) => device::run(a),
         Command::Ports => ports::run(),

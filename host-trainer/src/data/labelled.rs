@@ -12,7 +12,6 @@
 //! character or label outside a model's) are skipped and counted, as in [`crate::data::names`].
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -77,17 +76,24 @@ impl Labelled {
     }
 
     /// The names as CSV rows `name,<label_column>,count`, one per name and label with
-    /// births, readable again by [`load_labelled`].
+    /// births, readable again by [`load_labelled`] (fields quoted where CSV needs it: a
+    /// name or label may hold a comma or a quote).
     pub fn to_csv(&self, label_column: &str) -> String {
-        let mut out = format!("name,{label_column},count\n");
+        let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+        let _ = w.write_record(["name", label_column, "count"]);
         for (name, counts) in self.names.iter().zip(&self.counts) {
             for (label, &n) in self.labels.iter().zip(counts) {
                 if n > 0 {
-                    let _ = writeln!(out, "{name},{label},{n}");
+                    let _ = w.write_record([name, label, &n.to_string()]);
                 }
             }
         }
-        out
+        // Writing to memory does not fail, and every field is UTF-8.
+        let bytes = w
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .unwrap_or_default();
+        String::from_utf8(bytes).unwrap_or_default()
     }
 }
 
@@ -101,6 +107,18 @@ pub fn load_labelled(
     labels: Option<&[String]>,
 ) -> Result<Labelled> {
     let text = read_text(path)?;
+    labelled_from_text(&text, path, label_column, vocab, labels)
+}
+
+/// As [`load_labelled`] for a CSV file's text already read; `path` only names the file in
+/// messages.
+pub fn labelled_from_text(
+    text: &str,
+    path: &Path,
+    label_column: &str,
+    vocab: Option<&Vocab<'_>>,
+    labels: Option<&[String]>,
+) -> Result<Labelled> {
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(text.as_bytes());

@@ -65,6 +65,17 @@ pub fn load_names(path: &Path, vocab: Option<&Vocab<'_>>) -> Result<Names> {
     let is_csv = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    names_from_text(&text, is_csv, path, vocab)
+}
+
+/// As [`load_names`] for a file's text already read: CSV (`is_csv`) or one name per line;
+/// `path` only names the file in messages.
+pub fn names_from_text(
+    text: &str,
+    is_csv: bool,
+    path: &Path,
+    vocab: Option<&Vocab<'_>>,
+) -> Result<Names> {
     let mut out = Names::default();
     let mut seen = HashSet::new();
     let mut take = |line: u64, raw: &str, out: &mut Names| {

@@ -10,9 +10,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
-use micrornn::cell::MAX_LAYERS;
-use micrornn::model::MAX_HIDDEN;
-use micrornn::{arena_words, CellKind, Model};
+use micrornn::{arena_words, CellKind, Model, Task};
 
 use crate::export::uf2::family;
 
@@ -143,6 +141,12 @@ pub struct BoardSpec {
     pub arena_words: usize,
     /// Outputs the firmware's logits buffer holds (`LOGITS_LEN`).
     pub logits_len: usize,
+    /// Whether its firmware reads word classifiers (`micrornn`'s feature `words`; the
+    /// micro:bit v1's is built without it, for want of flash).
+    pub words: bool,
+    /// Whether its firmware runs encoder–decoders (`micrornn`'s feature `seq2seq`: the
+    /// `pronounce` command; the micro:bit v1's is built without it, for want of flash).
+    pub seq2seq: bool,
     /// How its owner flashes a file without a probe (QEMU-only boards: `None`).
     pub flash_format: Option<FlashFormat>,
     /// The chip's name for `probe-rs --chip` (QEMU-only boards: `None`).
@@ -150,9 +154,9 @@ pub struct BoardSpec {
 }
 
 /// The arena of every board but the micro:bit v1: the largest model the format allows
-/// (the same expression in `firmware/src/board/mps2.rs` and
-/// `firmware/boards/common/src/session.rs`).
-const FULL_ARENA_WORDS: usize = arena_words(CellKind::Lstm, MAX_LAYERS, MAX_HIDDEN);
+/// (the constant `firmware/src/board/mps2.rs` and `firmware/boards/common/src/session.rs`
+/// use).
+const FULL_ARENA_WORDS: usize = micrornn::session::FULL_ARENA_WORDS;
 /// The micro:bit's arena: one layer of 88 LSTM units (`firmware/src/board/microbit.rs`).
 const MICROBIT_ARENA_WORDS: usize = arena_words(CellKind::Lstm, 1, 88);
 
@@ -175,6 +179,8 @@ impl BoardKind {
                 write_size: 4,
                 arena_words: FULL_ARENA_WORDS,
                 logits_len: 1024,
+                words: true,
+                seq2seq: true,
                 flash_format: None,
                 probe_chip: None,
             },
@@ -193,6 +199,8 @@ impl BoardKind {
                 write_size: 4,
                 arena_words: MICROBIT_ARENA_WORDS,
                 logits_len: 96,
+                words: false,
+                seq2seq: false,
                 flash_format: Some(FlashFormat::Hex { drive: "MICROBIT" }),
                 probe_chip: Some("nRF51822_xxAA"),
             },
@@ -221,6 +229,8 @@ impl BoardKind {
                 write_size: 1,
                 arena_words: FULL_ARENA_WORDS,
                 logits_len: 1024,
+                words: true,
+                seq2seq: true,
                 flash_format: Some(FlashFormat::Uf2 {
                     drive: "RPI-RP2",
                     firmware_family: family::RP2040,
@@ -245,6 +255,8 @@ impl BoardKind {
                 write_size: 1,
                 arena_words: FULL_ARENA_WORDS,
                 logits_len: 1024,
+                words: true,
+                seq2seq: true,
                 flash_format: Some(FlashFormat::Uf2 {
                     drive: "RP2350",
                     firmware_family: family::RP2350_ARM_S,
@@ -272,6 +284,8 @@ impl BoardKind {
                 write_size: 4,
                 arena_words: FULL_ARENA_WORDS,
                 logits_len: 1024,
+                words: true,
+                seq2seq: true,
                 flash_format: Some(FlashFormat::Hex { drive: "MICROBIT" }),
                 probe_chip: Some("nRF52833_xxAA"),
             },
@@ -290,6 +304,8 @@ impl BoardKind {
                 write_size: 4,
                 arena_words: FULL_ARENA_WORDS,
                 logits_len: 1024,
+                words: true,
+                seq2seq: true,
                 flash_format: Some(FlashFormat::Bin {
                     drive: "NODE_F411RE",
                 }),
@@ -303,6 +319,20 @@ impl BoardSpec {
     /// Refuses a model file that does not fit this board, naming what does not fit.
     pub fn check_fits(&self, model_file: &[u8]) -> Result<()> {
         let m = Model::load(model_file)?;
+        if matches!(m.task(), Task::ClassifyWords { .. }) && !self.words {
+            bail!(
+                "model does not fit {}: its firmware is built without word classifiers \
+                 (no room in its flash)",
+                self.name
+            );
+        }
+        if m.task() == Task::Seq2seq && !self.seq2seq {
+            bail!(
+                "model does not fit {}: its firmware is built without encoder-decoders \
+                 (no room in its flash)",
+                self.name
+            );
+        }
         if model_file.len() > self.partition_len as usize {
             bail!(
                 "model does not fit {}: the file is {} bytes, the model partition holds {}",

@@ -47,7 +47,8 @@ pub fn raw_partition_file(bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
 
 /// The QEMU command line booting `elf` on `spec`'s machine, with the bytes of `partition`
 /// (a [`partition_file`]) loaded at the model partition's start and the UART on `serial`
-/// (a QEMU `-serial` argument).
+/// (a QEMU `-serial` argument). The QEMU it starts ends when this process ends, even
+/// killed ([`crate::device::stop::end_with_parent`]).
 pub fn qemu_command(
     spec: &BoardSpec,
     elf: &Path,
@@ -56,6 +57,7 @@ pub fn qemu_command(
     icount: bool,
 ) -> Command {
     let mut cmd = Command::new("qemu-system-arm");
+    crate::device::stop::end_with_parent(&mut cmd);
     cmd.args([
         "-machine",
         spec.machine.unwrap_or_default(),
@@ -139,7 +141,7 @@ impl Emulator {
         spec.qemu_machine()?;
         check_qemu()?;
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let serial = format!("tcp:127.0.0.1:{port},server=on,wait=on");
+        let serial = format!("tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on");
         let file = partition.as_ref().map(|f| f.path());
         let child = qemu_command(spec, elf, file, &serial, icount)
             .stdin(Stdio::null())

@@ -1,10 +1,12 @@
 //! Stopping on a signal. Ctrl-C, SIGTERM and SIGHUP set a flag that long operations poll
 //! (an upload ends with an error line saying how far it got), and end every QEMU this
-//! process started, so that no emulator outlives the command that booted it.
+//! process started, so that no emulator outlives the command that booted it. A signal
+//! that cannot be caught (SIGKILL) ends the children through the kernel instead: on Linux
+//! a child started with [`end_with_parent`] gets SIGKILL when this process dies.
 //!
 //! In: the children to watch ([`Guarded`]). Out: [`requested`].
 
-use std::process::{Child, ExitStatus};
+use std::process::{Child, Command, ExitStatus};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
@@ -32,6 +34,43 @@ pub fn install() -> Result<()> {
         .clone()
         .map_err(anyhow::Error::msg)
         .context("cannot catch Ctrl-C and SIGTERM")
+}
+
+/// Makes the process `cmd` starts end when this process ends, however it ends (on Linux:
+/// SIGKILL through `prctl(PR_SET_PDEATHSIG)`; elsewhere nothing: the signal handler and
+/// [`Guarded`]'s drop are all there is). The kernel ties the signal to the thread that
+/// starts the child: start it from a thread that lives as long as the child should.
+pub fn end_with_parent(cmd: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        let parent = std::process::id() as libc::pid_t;
+        let hook = move || {
+            // Safety: `prctl` and `getppid` are async-signal-safe system calls that only
+            // read their integer arguments; nothing is allocated or locked between fork
+            // and exec.
+            let (set, ppid) = unsafe {
+                let set = libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+                (set, libc::getppid())
+            };
+            if set != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if ppid != parent {
+                // The parent died before the request took hold: do not start at all.
+                return Err(std::io::Error::other("micrornn ended while starting QEMU"));
+            }
+            Ok(())
+        };
+        // Safety: the hook runs in the child between fork and exec and calls only
+        // async-signal-safe functions (above); it touches no memory of the parent's other
+        // threads.
+        unsafe {
+            cmd.pre_exec(hook);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cmd;
 }
 
 /// Whether a stop signal arrived.

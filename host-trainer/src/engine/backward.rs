@@ -25,7 +25,10 @@ use crate::train::params::ParamsMut;
 ///    above layer 0, `dw_x = dx^T @ hs_below` and `dh_below = dx @ w_x`; for
 ///    layer 0, `D (V,G·H)` = the sum of the `dx` rows of each token, which is
 ///    `dw_x` for a one-hot input, and with an embedding `dw_x = D^T @ emb`,
-///    `demb = D @ w_x` (products over `V` tokens rather than `N` positions).
+///    `demb = D @ w_x` (products over `V` tokens rather than `N` positions);
+///    a shard that gathers (large vocabularies, see [`Shard::gathers`]) instead
+///    takes `dw_x = dx^T @ emb[x]` and adds the rows of `dx @ w_x` into the
+///    embedding rows of the tokens read.
 ///
 /// The products read the weights from `ops` (refreshed from `p`, backward included).
 pub(crate) fn backward(backend: Backend, p: &FloatWeights<'_>, ops: &Operands, s: &mut Shard) {
@@ -163,6 +166,32 @@ fn layer_gradient(
             MatMut::rows(&mut s.dh, n, h),
             Update::Write,
         );
+        return;
+    }
+    if s.gathers() {
+        let e = d.embed;
+        column_sums(dx, gh, gl.b_x);
+        // dx^T (G·H,N) @ xe (N,E) -> dw_x (G·H,E).
+        backend.matmul(
+            Mat::rows(dx, n, gh).t(),
+            Mat::rows(&s.xe, n, e),
+            MatMut::rows(gl.w_x, gh, e),
+            Update::Write,
+        );
+        // dx (N,G·H) @ w_x (G·H,E) -> dxe (N,E), over xe (no longer needed), then
+        // added into the embedding row of each token: only rows read get a gradient.
+        backend.matmul(
+            Mat::rows(dx, n, gh),
+            Mat::rows(&ops.layers[0].w_x, gh, e),
+            MatMut::rows(&mut s.xe, n, e),
+            Update::Write,
+        );
+        g.emb.fill(0.0);
+        for (&x, row) in s.x.iter().zip(s.xe.chunks_exact(e)) {
+            for (o, &v) in g.emb[x as usize * e..][..e].iter_mut().zip(row) {
+                *o += v;
+            }
+        }
         return;
     }
     // Layer 0: sum the dx rows of each token into `table` (V,G·H): that is dw_x

@@ -99,7 +99,7 @@ fn name_like_batch(rng: &mut SplitMix64, dims: Dims, rows: usize) -> Batch {
         .collect();
     match dims.task {
         Task::Generate => Batch::from_sequences(seqs.iter().map(|(i, t)| (&i[..], &t[..]))),
-        Task::Classify => {
+        _ => {
             let labels: Vec<u16> = seqs
                 .iter()
                 .map(|_| rng.range(0, dims.outputs) as u16)

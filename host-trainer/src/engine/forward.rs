@@ -31,10 +31,12 @@ pub(crate) fn forward(backend: Backend, p: &FloatWeights<'_>, ops: &Operands, s:
 ///
 /// Layer 0 reads one of `V` inputs per token, so its input terms are rows of a
 /// `(V, G·H)` table made once per batch: `w_x + b_x` (one-hot) or
-/// `emb @ w_x^T + b_x` (embedding), then looked up per token.
+/// `emb @ w_x^T + b_x` (embedding), then looked up per token; or, for a large
+/// vocabulary (see [`Shard::gathers`]), `emb[x] @ w_x^T + b_x` over the tokens.
 fn input_terms(backend: Backend, p: &FloatWeights<'_>, ops: &Operands, s: &mut Shard, l: usize) {
     let d = s.dims;
     let n = s.tokens();
+    let gathers = l == 0 && s.gathers();
     let gh = d.gates() * d.hidden;
     let w = &p.layers[l];
     // The bias of the input terms: b_x, or b_x + b_h where the cell only needs x + a.
@@ -58,6 +60,23 @@ fn input_terms(backend: Backend, p: &FloatWeights<'_>, ops: &Operands, s: &mut S
         backend.matmul(
             Mat::rows(&below[l - 1].hs, n, h),
             Mat::rows(&ops.layers[l].w_x_t, h, gh),
+            MatMut::rows(xp, n, gh),
+            Update::Add,
+        );
+        return;
+    }
+    if gathers {
+        // emb[x] for every token -> xe (N,E); xe @ w_x^T (E,G·H) -> xp, added to the bias.
+        let e = d.embed;
+        for (row, &x) in s.xe.chunks_exact_mut(e).zip(&s.x) {
+            row.copy_from_slice(&p.emb[x as usize * e..][..e]);
+        }
+        for row in xp.chunks_exact_mut(gh) {
+            row.copy_from_slice(bias);
+        }
+        backend.matmul(
+            Mat::rows(&s.xe, n, e),
+            Mat::rows(&ops.layers[0].w_x_t, e, gh),
             MatMut::rows(xp, n, gh),
             Update::Add,
         );

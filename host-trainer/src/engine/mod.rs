@@ -40,6 +40,7 @@ mod output;
 #[cfg(test)]
 mod reference;
 mod rng;
+pub mod seq2seq;
 mod shard;
 mod step;
 #[cfg(test)]
@@ -196,7 +197,7 @@ impl Engine {
                     }
                 }
             }
-            Task::Classify => {
+            _ => {
                 for (j, &row) in s.order[..s.live_rows()].iter().enumerate() {
                     put(j, row);
                 }

@@ -2,7 +2,7 @@
 //! layer's state gradient.
 //!
 //! - generate: one prediction per token, `z (N,O) = hs_top @ w_out^T + b_out`;
-//! - classify: one per row, read from the top state after the row's last token:
+//! - classify (characters or words): one per row, read from the top state after the row's last token:
 //!   `top (R,H)` gathered from `hs_top`, `z (R,O) = top @ w_out^T + b_out`.
 
 use micrornn::cell::FloatWeights;
@@ -20,7 +20,7 @@ pub(crate) fn forward(backend: Backend, p: &FloatWeights<'_>, ops: &Operands, s:
     let hs = &s.layers[s.dims.layers - 1].hs;
     let input: &[f32] = match s.dims.task {
         Task::Generate => hs,
-        Task::Classify => {
+        _ => {
             for (row, &at) in s.top.chunks_exact_mut(h).zip(&s.last) {
                 row.copy_from_slice(&hs[at * h..][..h]);
             }
@@ -50,7 +50,7 @@ pub(crate) fn backward(backend: Backend, ops: &Operands, s: &mut Shard, g: &mut 
     super::backward::column_sums(dz, o, g.b_out);
     let input: &[f32] = match s.dims.task {
         Task::Generate => &s.layers[s.dims.layers - 1].hs,
-        Task::Classify => &s.top,
+        _ => &s.top,
     };
     // dz^T (O,rows) @ input (rows,H) -> dw_out (O,H).
     backend.matmul(
@@ -69,7 +69,7 @@ pub(crate) fn backward(backend: Backend, ops: &Operands, s: &mut Shard, g: &mut 
                 Update::Write,
             );
         }
-        Task::Classify => {
+        _ => {
             // dz (R,O) @ w_out (O,H) -> dtop (R,H), scattered to each row's last token.
             backend.matmul(
                 Mat::rows(dz, rows, o),

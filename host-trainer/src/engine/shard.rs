@@ -62,8 +62,12 @@ pub(crate) struct Shard {
     /// One set of buffers per layer.
     pub layers: Vec<LayerBufs>,
     /// (V, G·H) layer 0's input term of each token (forward), then (backward) the
-    /// sum of the input-term gradients of each token.
+    /// sum of the input-term gradients of each token; empty while the shard
+    /// gathers (see [`Shard::gathers`]).
     pub table: Aligned,
+    /// (N, E) when the shard gathers: the embedding row of each token (forward),
+    /// then (backward) its gradient; empty otherwise.
+    pub xe: Aligned,
     /// (active[0], G·H) GRU: recurrent product of one step.
     pub rec: Aligned,
     /// (G·H,) the bias of the current layer's input terms.
@@ -109,7 +113,8 @@ impl Shard {
             y: Vec::new(),
             last: Vec::new(),
             layers,
-            table: Aligned::zeros(dims.vocab * dims.gates() * dims.hidden),
+            table: Aligned::default(),
+            xe: Aligned::default(),
             rec: Aligned::default(),
             bias: vec![0.0; dims.gates() * dims.hidden],
             da: Aligned::default(),
@@ -135,11 +140,21 @@ impl Shard {
         self.active.first().copied().unwrap_or(0)
     }
 
+    /// Whether layer 0 reads its input terms by gathering each token's embedding
+    /// row and one `(N, E) @ (E, G·H)` product, rather than through a `(V, G·H)`
+    /// table of every token's input term: with an embedding, when the shard has
+    /// fewer tokens than the vocabulary (word vocabularies of thousands), where the
+    /// table would cost more than it saves. The gradient then goes back the same
+    /// way, into the embedding rows of the tokens read (padding is never read).
+    pub(crate) fn gathers(&self) -> bool {
+        self.dims.embed > 0 && self.tokens() < self.dims.vocab
+    }
+
     /// Number of output-layer predictions: `N` (generate) or `R` (classify).
     pub(crate) fn predictions(&self) -> usize {
         match self.dims.task {
             Task::Generate => self.tokens(),
-            Task::Classify => self.live_rows(),
+            _ => self.live_rows(),
         }
     }
 
@@ -174,7 +189,7 @@ impl Shard {
             }
         }
         let live = self.live_rows();
-        if self.dims.task == Task::Classify {
+        if self.dims.task.is_classifier() {
             for (j, &r) in self.order[..live].iter().enumerate() {
                 self.y.push(batch.labels[r]);
                 self.last.push(self.start[lens[r] - 1] + j);
@@ -188,6 +203,11 @@ impl Shard {
             layer.hs.resize(n * h);
             layer.xp.resize(n * gh);
             layer.saved.resize(n * sh);
+        }
+        if self.gathers() {
+            self.xe.resize(n * d.embed);
+        } else {
+            self.table.resize(d.vocab * gh);
         }
         self.rec.resize(live * gh);
         self.da
@@ -206,11 +226,8 @@ impl Shard {
             } else {
                 0
             });
-        self.top.resize(if d.task == Task::Classify {
-            live * h
-        } else {
-            0
-        });
+        self.top
+            .resize(if d.task.is_classifier() { live * h } else { 0 });
         self.z.resize(rows * o);
         self.scratch.resize(rows, 0.0);
         self.loss = 0.0;

@@ -51,7 +51,7 @@ fn random_batch(dims: Dims, lens: &[usize], seed: u64) -> Batch {
         lens.iter().map(|&len| (tokens(len), tokens(len))).collect();
     match dims.task {
         Task::Generate => Batch::from_sequences(rows.iter().map(|(i, t)| (&i[..], &t[..]))),
-        Task::Classify => Batch::from_labelled(
+        _ => Batch::from_labelled(
             rows.iter()
                 .map(|(i, t)| (&i[..], t.first().map_or(0, |&l| l % dims.outputs as u16))),
         ),
@@ -104,6 +104,12 @@ fn named_tensors(dims: Dims, flat: &[f32]) -> Vec<(String, &[f32])> {
 fn check_gradient(dims: Dims, lens: &[usize], seed: u64) {
     let params = random_params(dims, seed);
     let batch = random_batch(dims, lens, seed + 1);
+    check_gradient_on(dims, &params, &batch);
+}
+
+/// [`check_gradient`] for given parameters and batch.
+fn check_gradient_on(dims: Dims, params: &[f32], batch: &Batch) {
+    let (params, batch) = (params.to_vec(), batch.clone());
     let numeric = numeric_gradient(dims, &params, &batch);
     let want_loss = reference(dims, &to_f64(&params), &batch).0;
     for backend in Backend::all() {
@@ -145,6 +151,82 @@ fn gradient_matches_finite_differences_for_every_cell_depth_input_and_task() {
                 }
             }
         }
+    }
+}
+
+/// A word classifier's sizes: `vocab` words (with PAD 0 and UNK 1), embedding 4, 2 labels.
+fn words(cell: CellKind, layers: usize, vocab: usize) -> Dims {
+    Dims {
+        task: Task::ClassifyWords { max_words: 8 },
+        outputs: 2,
+        ..dims(cell, Task::Classify, layers, 3, 4, vocab)
+    }
+}
+
+/// A padded word batch: rows of random ids in `1..vocab` (UNK included, never PAD),
+/// padded with PAD (0).
+fn word_batch(dims: Dims, lens: &[usize], seed: u64) -> Batch {
+    let mut rng = SplitMix64::new(seed);
+    let rows: Vec<(Vec<u16>, u16)> = lens
+        .iter()
+        .map(|&len| {
+            let ids = (0..len).map(|_| rng.range(1, dims.vocab) as u16).collect();
+            (ids, rng.range(0, 2) as u16)
+        })
+        .collect();
+    Batch::from_labelled(rows.iter().map(|(i, l)| (&i[..], *l)))
+}
+
+#[test]
+fn gradient_through_a_word_embedding_with_padding_matches_finite_differences() {
+    // 40 words and at most 14 tokens a shard: layer 0 gathers the embedding rows of
+    // the tokens read, and their gradient goes back into those rows only.
+    for cell in CELLS {
+        for layers in [1, 2] {
+            let d = words(cell, layers, 40);
+            let params = random_params(d, 31);
+            let batch = word_batch(d, &[5, 2, 6, 1, 0], 32);
+            assert!(batch.inputs.contains(&micrornn::words::PAD));
+            check_gradient_on(d, &params, &batch);
+            let mut grad = vec![f32::NAN; d.param_count()];
+            Engine::new(d, 2).loss_and_grad(&params, &batch, &mut grad);
+            let emb = d.split(&grad).emb;
+            let read: std::collections::HashSet<usize> = (0..batch.rows)
+                .flat_map(|n| &batch.inputs[n * batch.steps..][..batch.lens[n]])
+                .map(|&x| x as usize)
+                .collect();
+            for (t, row) in emb.chunks_exact(d.embed).enumerate() {
+                let zero = row.iter().all(|&g| g == 0.0);
+                assert_eq!(zero, !read.contains(&t), "embedding row {t} ({cell:?})");
+            }
+            assert!(emb[..d.embed].iter().all(|&g| g == 0.0), "PAD row");
+        }
+    }
+}
+
+#[test]
+fn word_embedding_gather_and_table_give_the_same_logits() {
+    // The same model and rows, once alone (fewer tokens than words: gathered) and once
+    // among many rows (more tokens than words: the (V, G·H) table).
+    let d = Dims {
+        hidden: 16,
+        ..words(CellKind::Gru, 1, 30)
+    };
+    let params = random_params(d, 41);
+    let many = word_batch(d, &[7, 3, 8, 8, 8, 8, 8, 8], 42);
+    let row = |n: usize| {
+        (
+            &many.inputs[n * many.steps..][..many.lens[n]],
+            many.labels[n],
+        )
+    };
+    let few = Batch::from_labelled([row(0), row(1)]);
+    let mut engine = Engine::new(d, 1);
+    let a = engine.logits(&params, &few);
+    let b = engine.logits(&params, &many);
+    assert_eq!(a.len(), 2 * d.outputs);
+    for (x, y) in a.iter().zip(&b[..a.len()]) {
+        assert!((x - y).abs() < 1e-5, "{x} vs {y}");
     }
 }
 

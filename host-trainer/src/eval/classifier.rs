@@ -3,6 +3,7 @@
 
 use anyhow::{Context, Result};
 use micrornn::classify::{classify, Verdict};
+use micrornn::words::{classify_text, WordVocab};
 use rayon::prelude::*;
 
 use crate::data::labelled::Labelled;
@@ -37,6 +38,39 @@ pub fn classify_names(model: &HostModel, names: &[String]) -> Result<Vec<Answer>
         })
         .collect();
     let mut all = Vec::with_capacity(names.len());
+    for c in chunks {
+        all.extend(c?);
+    }
+    Ok(all)
+}
+
+/// Classifies each text with the word classifier `model` (integer or float path, as
+/// the file is), as `micrornn::words::classify_text` does on the device: the verdict
+/// and the Q16 outputs. Parallel over texts; the results do not depend on the thread
+/// count. A character model is an error.
+pub fn classify_texts(model: &HostModel, texts: &[String]) -> Result<Vec<Answer>> {
+    let Some((words, max_words)) = model.word_vocab() else {
+        anyhow::bail!("this model reads characters, not words");
+    };
+    let vocab = WordVocab::new(words)?;
+    let chunks: Vec<Result<Vec<Answer>>> = texts
+        .par_chunks(CHUNK)
+        .map(|chunk| {
+            let mut runner = model.runner();
+            let n = runner.outputs();
+            runner.with_net(|net, _| {
+                chunk
+                    .iter()
+                    .map(|text| {
+                        let mut out = vec![0; n];
+                        let v = classify_text(net, &vocab, max_words, text, &mut out)?;
+                        Ok((v, out))
+                    })
+                    .collect()
+            })
+        })
+        .collect();
+    let mut all = Vec::with_capacity(texts.len());
     for c in chunks {
         all.extend(c?);
     }

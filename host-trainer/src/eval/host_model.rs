@@ -83,13 +83,32 @@ impl HostModel {
         }
     }
 
-    /// The sorted characters of the vocabulary.
+    /// The word vocabulary (words joined with `\n`) and the words read per message, of
+    /// a word classifier ([`Task::ClassifyWords`]); `None` for character models.
+    pub fn word_vocab(&self) -> Option<(&str, usize)> {
+        match self {
+            HostModel::Quantized { bytes, .. } => {
+                let model = Model::load(bytes).expect("validated at open");
+                let words = model.word_vocab()?.as_str();
+                Some((words, model.max_words()?))
+            }
+            HostModel::Float { ckpt, .. } => match ckpt.dims().task {
+                Task::ClassifyWords { max_words } => Some((&ckpt.vocab, max_words as usize)),
+                _ => None,
+            },
+        }
+    }
+
+    /// The sorted characters of the vocabulary (empty for a word classifier).
     pub fn vocab_chars(&self) -> &str {
         match self {
             HostModel::Quantized { bytes, .. } => {
                 Model::load(bytes).expect("validated at open").vocab.chars()
             }
-            HostModel::Float { ckpt, .. } => &ckpt.vocab,
+            HostModel::Float { ckpt, .. } => match ckpt.dims().task {
+                Task::ClassifyWords { .. } => "",
+                _ => &ckpt.vocab,
+            },
         }
     }
 
@@ -125,8 +144,14 @@ impl HostModel {
             }
             HostModel::Float { ckpt, .. } => {
                 let w = checkpoint_weights(ckpt);
+                // A word model has no characters: its float network gets the empty
+                // character vocabulary, as its int8 model holds.
+                let vocab = match ckpt.dims().task {
+                    Task::ClassifyWords { .. } => Vocab::EMPTY,
+                    _ => Vocab::new(&ckpt.vocab).expect("checked at open"),
+                };
                 Runner::Float {
-                    vocab: Vocab::new(&ckpt.vocab).expect("checked at open"),
+                    vocab,
                     arena: vec![0.0; NetF::needs(&w)],
                     w: Box::new(w),
                 }

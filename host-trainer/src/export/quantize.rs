@@ -4,6 +4,8 @@ use anyhow::{bail, Context, Result};
 use micrornn::cell::FloatWeights;
 use micrornn::fixed::scale_is_valid;
 use micrornn::format::{self, Body, Config, Span, Task, TensorEntry};
+use micrornn::model::input_layout_bytes;
+use micrornn::words::WordVocab;
 use micrornn::Model;
 
 /// One row-quantized matrix: int8 weights (as bytes), per-row scales, Q16 biases.
@@ -74,8 +76,14 @@ pub fn to_q16(x: f32) -> i32 {
 /// (V, G·H) token table, row `t` = the input term of token `t` with `b_x` (and the
 /// embedding, `W_x·emb[t] + b_x` in f64) folded in; every matrix is quantized per row.
 ///
-/// `vocab_chars` are the sorted characters; `labels` the class names for
-/// [`Task::Classify`] (one per output), none for [`Task::Generate`].
+/// A word classifier ([`Task::ClassifyWords`]) keeps its embedding apart instead when
+/// that is smaller ([`input_layout_bytes`]): first the (V, E) embedding, divided by its
+/// largest magnitude `c` (the device reads it as Q15, in [-1, 1)), then layer 0's
+/// (G·H, E) `w_x · c` with `b_x`, then `w_h` and the rest as above.
+///
+/// `vocab` is the sorted characters, or the words joined with `\n` (word classifier);
+/// `labels` the class names of a classifier (one per output), none for
+/// [`Task::Generate`].
 pub fn export(
     w: &FloatWeights<'_>,
     task: Task,
@@ -86,14 +94,18 @@ pub fn export(
         bail!("float weights do not match their sizes");
     }
     let (v, h, gh) = (w.vocab, w.hidden, w.cell.gates() * w.hidden);
-    let tokens = vocab_chars.chars().count() + micrornn::vocab::SPECIALS;
+    let tokens = match task {
+        Task::ClassifyWords { .. } => WordVocab::new(vocab_chars)?.tokens(),
+        _ => vocab_chars.chars().count() + micrornn::vocab::SPECIALS,
+    };
     if tokens != v {
         bail!("the weights are for {v} tokens, the vocabulary has {tokens}");
     }
     let outputs = match task {
         Task::Generate if labels.is_empty() => v,
         Task::Generate => bail!("a generation model has no labels"),
-        Task::Classify => labels.len(),
+        Task::Seq2seq => bail!("a seq2seq model is exported by export::seq2seq::quantize"),
+        Task::Classify | Task::ClassifyWords { .. } => labels.len(),
     };
     if outputs != w.outputs {
         bail!(
@@ -104,9 +116,17 @@ pub fn export(
     if labels.iter().any(|l| l.contains('\n')) {
         bail!("a label name contains a line break");
     }
-    let mut tensors = Vec::with_capacity(2 * w.n_layers + 1);
+    let mut tensors = Vec::with_capacity(2 * w.n_layers + 2);
+    let apart = matches!(task, Task::ClassifyWords { .. }) && w.embed > 0 && {
+        let (folded, apart) = input_layout_bytes(v, w.embed, gh);
+        apart < folded
+    };
     for (l, layer) in w.layers[..w.n_layers].iter().enumerate() {
-        let w_x = if l == 0 {
+        let w_x = if l == 0 && apart {
+            let (emb, w_x) = embedding_apart(w);
+            tensors.push(quantize_matrix(&emb, v, w.embed, None).context("embedding")?);
+            quantize_matrix(&w_x, gh, w.embed, Some(layer.b_x))
+        } else if l == 0 {
             quantize_matrix(&input_table(w), v, gh, None)
         } else {
             quantize_matrix(layer.w_x, gh, h, Some(layer.b_x))
@@ -127,6 +147,19 @@ pub fn export(
     let bytes = encode_model(config, vocab_chars, &labels.join("\n"), &tensors)?;
     Model::load(&bytes).context("the exported model does not load")?;
     Ok(bytes)
+}
+
+/// The embedding divided by its largest magnitude `c`, and layer 0's `w_x` times `c`
+/// (the same products: `(c·W_x)(emb/c) = W_x·emb`), so that every embedding value is
+/// in [-1, 1], as the device reads it (Q15).
+pub(crate) fn embedding_apart(w: &FloatWeights<'_>) -> (Vec<f32>, Vec<f32>) {
+    let c = w.emb.iter().fold(0f32, |m, &x| m.max(x.abs()));
+    if c == 0.0 || !c.is_finite() {
+        return (w.emb.to_vec(), w.layers[0].w_x.to_vec());
+    }
+    let emb = w.emb.iter().map(|&x| x / c).collect();
+    let w_x = w.layers[0].w_x.iter().map(|&x| x * c).collect();
+    (emb, w_x)
 }
 
 /// Layer 0's (V, G·H) input table: row `t` = `w_x[t] + b_x` (one-hot) or

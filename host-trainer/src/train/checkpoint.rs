@@ -1,7 +1,10 @@
 //! The float checkpoint (`.ckpt`): weights, optimizer state and history of a training run.
 //!
-//! Layout: magic `MRNNCKPT`, format version (u32 LE), postcard body, CRC-32 (LE) of all
-//! bytes before it. It records the model's dimensions (cell, task, layers, sizes) and
+//! Layout: magic `MRNNCKPT`, format version (u32 LE), the training data's absolute path
+//! (a postcard string: varint length, UTF-8 bytes), postcard body, a postcard extension
+//! (text column, vocabulary size), CRC-32 (LE) of all bytes before it. Version 2 files (no
+//! data path, no extension: character models) still load; the path is then unknown and
+//! the extension's fields take their defaults. It records the model's dimensions (cell, task, layers, sizes) and
 //! holds the best weights (by validation loss, used by `export`,
 //! `eval`, `generate`) and the last weights with Adam's state (used by `--resume`).
 //! Nothing in it depends on the clock, so the same run gives the same bytes.
@@ -11,13 +14,27 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use micrornn::format::Task;
+
 use crate::train::config::TrainConfig;
 use crate::train::params::Dims;
 
 const MAGIC: &[u8; 8] = b"MRNNCKPT";
-/// Version 2: any cell, layers and embedding (the dimensions are recorded); version 1
+/// Version 3: the data path before the body, so that `--resume` finds the data from any
+/// folder, and an [`Extension`] after it (word models); version 2 (still read): the same
+/// body alone — any cell, layers and embedding (the dimensions are recorded); version 1
 /// held a one-layer vanilla RNN in another parameter layout.
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
+
+/// What version 3 adds after the body: the settings of [`TrainConfig`] that version 2
+/// has no room for (postcard records have no optional fields).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Extension {
+    /// [`TrainConfig::text_column`].
+    text_column: String,
+    /// [`TrainConfig::vocab_size`].
+    vocab_size: u64,
+}
 
 /// Train and validation loss of one epoch (nats per predicted character).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -31,7 +48,8 @@ pub struct EpochLoss {
 /// A training run's state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Checkpoint {
-    /// Sorted distinct characters.
+    /// Sorted distinct characters; for a word model ([`Task::ClassifyWords`]) the
+    /// words, sorted in byte order and joined with `\n` (`micrornn::words::WordVocab`).
     pub vocab: String,
     /// Label names of a classifier (index = output), empty for generation.
     pub labels: Vec<String>,
@@ -71,7 +89,13 @@ impl Checkpoint {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = MAGIC.to_vec();
         out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend(postcard::to_stdvec(&self.config.data).expect("a string encodes"));
         out.extend(postcard::to_stdvec(self).expect("checkpoint encodes"));
+        let ext = Extension {
+            text_column: self.config.text_column.clone(),
+            vocab_size: self.config.vocab_size as u64,
+        };
+        out.extend(postcard::to_stdvec(&ext).expect("checkpoint encodes"));
         let crc = micrornn::format::crc32(&out);
         out.extend_from_slice(&crc.to_le_bytes());
         out
@@ -86,7 +110,7 @@ impl Checkpoint {
         if version == 1 {
             bail!("checkpoint version 1 comes from an older micrornn (one-layer vanilla RNN, another weight layout); retrain the model with this version");
         }
-        if version != VERSION {
+        if version != VERSION && version != 2 {
             bail!(
                 "unsupported checkpoint version {version} (this micrornn reads version {VERSION})"
             );
@@ -97,14 +121,43 @@ impl Checkpoint {
         if stored != computed {
             bail!("checkpoint is damaged: CRC-32 is {computed:#010x}, file says {stored:#010x}");
         }
-        let ck: Checkpoint =
-            postcard::from_bytes(&body[12..]).context("checkpoint body does not decode")?;
-        micrornn::vocab::Vocab::new(&ck.vocab).context("checkpoint")?;
+        let (data, body) = match version {
+            2 => (String::new(), &body[12..]),
+            _ => postcard::take_from_bytes::<String>(&body[12..])
+                .context("checkpoint header does not decode")?,
+        };
+        let (mut ck, rest): (Checkpoint, _) =
+            postcard::take_from_bytes(body).context("checkpoint body does not decode")?;
+        ck.config.data = data;
+        if version == VERSION {
+            let ext: Extension =
+                postcard::from_bytes(rest).context("checkpoint extension does not decode")?;
+            ck.config.text_column = ext.text_column;
+            ck.config.vocab_size = usize::try_from(ext.vocab_size).unwrap_or(usize::MAX);
+        } else if !rest.is_empty() {
+            bail!(
+                "checkpoint version 2 has {} bytes after its body",
+                rest.len()
+            );
+        } else {
+            let d = TrainConfig::default();
+            (ck.config.text_column, ck.config.vocab_size) = (d.text_column, d.vocab_size);
+        }
         let d = ck.dims;
         d.check().map_err(|e| anyhow::anyhow!("checkpoint: {e}"))?;
+        let tokens = if let Task::ClassifyWords { .. } = d.task {
+            micrornn::words::WordVocab::new(&ck.vocab)
+                .context("checkpoint")?
+                .tokens()
+        } else {
+            micrornn::vocab::Vocab::new(&ck.vocab)
+                .context("checkpoint")?
+                .tokens()
+        };
         let c = &ck.config;
-        if d.vocab != ck.vocab.chars().count() + micrornn::vocab::SPECIALS
-            || (d.cell, d.layers, d.hidden, d.embed) != (c.cell, c.layers, c.hidden, c.embed)
+        if d.vocab != tokens
+            || (d.cell, d.layers, d.hidden, d.embed, d.task)
+                != (c.cell, c.layers, c.hidden, c.embed, c.task)
         {
             bail!("checkpoint: its dimensions {d:?} disagree with its vocabulary or configuration");
         }
@@ -154,6 +207,7 @@ mod tests {
             hidden: 2,
             layers: 2,
             embed: 3,
+            data: "/data/names.txt".into(),
             ..TrainConfig::default()
         };
         let dims = Dims {
@@ -201,6 +255,36 @@ mod tests {
                 "truncation to {n} accepted"
             );
         }
+    }
+
+    #[test]
+    fn version_2_files_still_load_and_word_settings_round_trip() {
+        // A version 2 file: the same body, no data path, no extension.
+        let ck = tiny();
+        let mut v2 = MAGIC.to_vec();
+        v2.extend_from_slice(&2u32.to_le_bytes());
+        v2.extend(postcard::to_stdvec(&ck).unwrap());
+        let crc = micrornn::format::crc32(&v2);
+        v2.extend_from_slice(&crc.to_le_bytes());
+        let read = Checkpoint::from_bytes(&v2).unwrap();
+        assert_eq!(read.config.data, "");
+        assert_eq!(read.best, ck.best);
+        assert_eq!(read.config.hidden, ck.config.hidden);
+        assert!(v2.len() < ck.to_bytes().len());
+        // A word model keeps its text column and vocabulary size.
+        let mut w = tiny();
+        w.vocab = "!\nfree\nmoney".into();
+        w.dims.task = Task::ClassifyWords { max_words: 9 };
+        w.dims.vocab = 5;
+        w.config.task = w.dims.task;
+        w.config.text_column = "body".into();
+        w.config.vocab_size = 3;
+        let n = w.dims.param_count();
+        (w.best, w.last, w.adam_m, w.adam_v) =
+            (vec![0.5; n], vec![0.5; n], vec![0.0; n], vec![0.0; n]);
+        assert_eq!(Checkpoint::from_bytes(&w.to_bytes()).unwrap(), w);
+        w.vocab = "money\nfree\n!".into();
+        assert!(Checkpoint::from_bytes(&w.to_bytes()).is_err());
     }
 
     #[test]

@@ -14,3 +14,6 @@ pub mod config;
 pub mod params;
 pub mod run;
 pub mod run_data;
+pub mod seq2seq;
+pub mod seq2seq_ckpt;
+pub mod seq2seq_int8;

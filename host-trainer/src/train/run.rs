@@ -51,7 +51,7 @@ impl TrainPaths {
     pub fn val_file(&self, task: Task) -> PathBuf {
         match task {
             Task::Generate => self.val_names(),
-            Task::Classify => self.out.with_extension("val.csv"),
+            _ => self.out.with_extension("val.csv"),
         }
     }
 }
@@ -61,8 +61,11 @@ impl TrainPaths {
 pub struct TrainSummary {
     /// Best epoch (1-based).
     pub best_epoch: u32,
-    /// Its validation loss (nats per character).
+    /// Its validation loss (nats per character), or its training loss without a
+    /// validation split (`validated` false).
     pub best_val: f64,
+    /// Whether there was a validation split (else the training loss chose the best epoch).
+    pub validated: bool,
     /// Mean training throughput over the epochs of this invocation, predicted characters/s.
     pub chars_per_sec: f64,
     /// Wall time of this invocation's epochs, seconds.
@@ -92,17 +95,24 @@ pub fn train(
     config.validate()?;
     // ---- data ----
     let data = load_run_data(&paths.data, &config, resume.as_ref())?;
-    let vocab = Vocab::new(&data.vocab)?;
+    // Recorded absolute, so that `--resume` finds it from any folder.
+    let mut config = config;
+    config.data = std::fs::canonicalize(&paths.data)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !data.summary.is_empty() {
+        println!("{}", data.summary);
+    }
     let dims = Dims {
         cell: config.cell,
         task: config.task,
         layers: config.layers,
         hidden: config.hidden,
         embed: config.embed,
-        vocab: vocab.tokens(),
+        vocab: data.tokens,
         outputs: match config.task {
-            Task::Generate => vocab.tokens(),
-            Task::Classify => data.labels.len(),
+            Task::Generate => data.tokens,
+            _ => data.labels.len(),
         },
     };
     if let Some(ck) = &resume {
@@ -158,8 +168,12 @@ pub fn train(
     let steps_per_epoch = data.train.len().div_ceil(config.batch) as u64;
     let total_steps = steps_per_epoch * config.epochs as u64;
 
+    let examples = match config.task {
+        Task::ClassifyWords { .. } => "messages",
+        _ => "names",
+    };
     println!(
-        "training {}: {} layer(s), hidden {}, {}, vocab {} tokens, {} parameters | {} train names, {} validation | {} epochs, batch {}, lr {}, weight decay {}, clip {}, seed {}, {} threads",
+        "training {}: {} layer(s), hidden {}, {}, vocab {} tokens, {} parameters | {} train {examples}, {} validation | {} epochs, batch {}, lr {}, weight decay {}, clip {}, seed {}, {} threads",
         format!("{:?}", dims.cell).to_lowercase(),
         dims.layers,
         dims.hidden,
@@ -176,6 +190,10 @@ pub fn train(
         config.seed,
         config.threads
     );
+    let validated = !data.val.is_empty();
+    if !validated {
+        println!("no validation split (--val-frac {}): the best epoch is the one with the lowest training loss", config.val_frac);
+    }
     if ck.epochs_done >= config.epochs {
         println!(
             "the checkpoint has already run {} of {} epochs; nothing to do",
@@ -184,6 +202,10 @@ pub fn train(
     }
 
     // ---- epochs ----
+    let rate_unit = match config.task {
+        Task::ClassifyWords { .. } => "words/s",
+        _ => "chars/s",
+    };
     let run_start = Instant::now();
     let mut run_tokens = 0usize;
     let mut run_train_secs = 0.0;
@@ -208,7 +230,7 @@ pub fn train(
                 let rate = tokens as f64 / start.elapsed().as_secs_f64();
                 bar.set_position(i as u64 + 1);
                 bar.set_message(format!(
-                    "loss {:.4} | {} chars/s",
+                    "loss {:.4} | {} {rate_unit}",
                     loss_sum / counted as f64,
                     thousands(rate)
                 ));
@@ -240,12 +262,15 @@ pub fn train(
             ck.best_epoch = epoch + 1;
             ck.best.clone_from(&params);
         }
+        let val = match validated {
+            true => format!("{val_loss:.4}"),
+            false => "-".to_string(),
+        };
         println!(
-            "epoch {:>3}/{}  train {:.4}  val {:.4}  {} chars/s  {:.1} s{}",
+            "epoch {:>3}/{}  train {:.4}  val {val}  {} {rate_unit}  {:.1} s{}",
             epoch + 1,
             config.epochs,
             train_loss,
-            val_loss,
             thousands(tokens as f64 / secs),
             secs,
             if improved { "  *best" } else { "" }
@@ -263,13 +288,14 @@ pub fn train(
         adam.m = std::mem::take(&mut ck.adam_m);
         adam.v = std::mem::take(&mut ck.adam_v);
     }
-    if !paths.out.exists() {
-        write_model(&paths.out, &ck)?;
-    }
+    // Always, though an improving epoch wrote it: a run killed between its checkpoint and
+    // its model file left an older model, and the resumed run may improve no more.
+    write_model(&paths.out, &ck)?;
     let seconds = run_start.elapsed().as_secs_f64();
     Ok(TrainSummary {
         best_epoch: ck.best_epoch,
         best_val: ck.best_val,
+        validated,
         chars_per_sec: run_tokens as f64 / run_train_secs.max(1e-9),
         seconds,
         model_written: true,

@@ -29,6 +29,14 @@ impl<'n> NetF<'n> {
     /// Binds weights to an arena, all states zero; refuses inconsistent weights
     /// ([`FloatWeights::is_consistent`]) or a short arena.
     pub fn new(w: FloatWeights<'n>, arena: &'n mut [f32]) -> Result<Self> {
+        let mut net = Self::resume(w, arena)?;
+        net.reset();
+        Ok(net)
+    }
+
+    /// As [`NetF::new`], keeping the states a previous network of the same weights and
+    /// arena left there.
+    pub fn resume(w: FloatWeights<'n>, arena: &'n mut [f32]) -> Result<Self> {
         if !w.is_consistent() {
             return Err(Error::BadSetting {
                 what: "float weight lengths do not match the sizes",
@@ -38,16 +46,27 @@ impl<'n> NetF<'n> {
         if arena.len() < needed {
             return Err(Error::BufferTooSmall {
                 what: "float arena",
-                needed,
-                capacity: arena.len(),
+                needed: 4 * needed,
+                capacity: 4 * arena.len(),
             });
         }
-        let mut net = NetF {
+        Ok(NetF {
             w,
             arena: &mut arena[..needed],
+        })
+    }
+
+    /// Every layer's `h` (`L·H`, layer by layer) and `c` (`L·H`, LSTM; else empty), to
+    /// read and write.
+    pub fn states_mut(&mut self) -> (&mut [f32], &mut [f32]) {
+        let (h, l) = (self.w.hidden, self.w.n_layers);
+        let c = if self.w.cell == CellKind::Lstm {
+            l * h
+        } else {
+            0
         };
-        net.reset();
-        Ok(net)
+        let (hs, rest) = self.arena.split_at_mut(l * h);
+        (hs, &mut rest[..c])
     }
 
     /// Layer `l`'s state `h` (empty past the last layer).

@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | `h` | `2·L·P` | two buffers per layer, Q15, packed for the kernels ([`crate::kernels`]): the state, and the new state being computed; they swap roles after each step (no copy) |
 //! | `c` | `L·H` (LSTM only) | each layer's cell state, Q16 (see [`super::lstm`]), in lane order ([`lane_of`]) |
+//! | `e` | `packed_len(E)` (embedding apart only) | the token's embedding row, Q15, packed: layer 0's input |
 //! | `pre` | `G·k` | the pre-activations of a chunk of `k` units (module `gates`), in lane order |
 //! | `xs` | `k` | an input term of the chunk |
 //!
@@ -19,9 +20,11 @@ use super::gates::{gate_rows, rows, Input, Order};
 use super::requant::InputTerm;
 use super::{gru, lstm, rnn, Net};
 use crate::error::{Error, Result};
+use crate::fixed::requant_q16;
 use crate::format::CellKind;
 use crate::kernels::{lane_of, packed_get, packed_len};
-use crate::model::Model;
+use crate::model::{Model, Stack};
+use crate::tensor::QTensor;
 
 /// The smallest chunk of units the arena must hold (or `H`, if smaller).
 pub const MIN_CHUNK: usize = 16;
@@ -30,7 +33,7 @@ pub const MIN_CHUNK: usize = 16;
 /// states), int32 accumulators, Q16 pre-activations and outputs, in a caller's arena.
 #[derive(Debug)]
 pub struct NetQ<'n> {
-    model: &'n Model<'n>,
+    stack: &'n Stack<'n>,
     arena: &'n mut [i32],
     /// Units per chunk.
     chunk: usize,
@@ -75,27 +78,72 @@ const fn state_words(cell: CellKind, layers: usize, hidden: usize) -> usize {
     h.saturating_add(c)
 }
 
-/// [`state_words`] of a model.
-fn model_state_words(m: &Model<'_>) -> usize {
-    state_words(m.cell(), m.layer_count(), m.hidden())
+/// [`state_words`] of a stack.
+fn model_state_words(m: &Stack<'_>) -> usize {
+    state_words(m.cell, m.layer_count(), m.hidden())
+}
+
+/// Words of the embedding row's buffer: `packed_len(E)` with the embedding apart, else 0.
+fn embed_words(m: &Stack<'_>) -> usize {
+    m.embedding().map_or(0, |e| packed_len(e.cols))
 }
 
 impl<'n> NetQ<'n> {
     /// Words of arena this model needs (more makes larger chunks, up to `H` units):
-    /// [`arena_words`] of its cell, layer count and hidden size.
+    /// [`arena_words`] of its cell, layer count and hidden size, and with the embedding
+    /// apart ([`crate::InputLayout::Apart`]) `packed_len(E)` more for the embedding row.
     pub fn needs(model: &Model<'_>) -> usize {
-        arena_words(model.cell(), model.layer_count(), model.hidden())
+        Self::stack_needs(model.stack())
+    }
+
+    /// [`NetQ::needs`] of one stack of layers.
+    pub fn stack_needs(stack: &Stack<'_>) -> usize {
+        arena_words(stack.cell, stack.layer_count(), stack.hidden()) + embed_words(stack)
     }
 
     /// Words of arena with which every layer is computed in one chunk (the fastest).
     pub fn needs_for_speed(model: &Model<'_>) -> usize {
-        model_state_words(model) + (model.cell().gates() + 1) * model.hidden()
+        let m = model.stack();
+        model_state_words(m) + embed_words(m) + (m.cell.gates() + 1) * m.hidden()
     }
 
     /// Binds a model to a caller-given arena, all states zero; refuses an arena shorter
     /// than [`NetQ::needs`] with [`Error::BufferTooSmall`] (in bytes).
     pub fn new(model: &'n Model<'n>, arena: &'n mut [i32]) -> Result<Self> {
-        let needed = Self::needs(model);
+        Self::on_stack(model.stack(), arena)
+    }
+
+    /// As [`NetQ::new`], for one stack of layers (a seq2seq model's encoders, decoder).
+    pub fn on_stack(stack: &'n Stack<'n>, arena: &'n mut [i32]) -> Result<Self> {
+        let mut net = Self::bind(stack, arena)?;
+        net.reset();
+        Ok(net)
+    }
+
+    /// As [`NetQ::resume`], for one stack of layers.
+    pub fn resume_stack(stack: &'n Stack<'n>, arena: &'n mut [i32], parity: u8) -> Result<Self> {
+        let mut net = Self::bind(stack, arena)?;
+        net.current = parity;
+        Ok(net)
+    }
+
+    /// Binds a model to an arena that holds the states a previous network of the same
+    /// model and arena left, with that network's [`NetQ::parity`]: its sequence goes on
+    /// (a text read line by line, the arena used for nothing else in between). Any bytes
+    /// in the arena give some state, never a panic.
+    pub fn resume(model: &'n Model<'n>, arena: &'n mut [i32], parity: u8) -> Result<Self> {
+        Self::resume_stack(model.stack(), arena, parity)
+    }
+
+    /// Which of each layer's two state buffers holds its state (bit `l` for layer `l`):
+    /// what [`NetQ::resume`] needs besides the arena.
+    pub fn parity(&self) -> u8 {
+        self.current
+    }
+
+    /// Binds a model to an arena without touching the states.
+    fn bind(model: &'n Stack<'n>, arena: &'n mut [i32]) -> Result<Self> {
+        let needed = Self::stack_needs(model);
         if arena.len() < needed {
             return Err(Error::BufferTooSmall {
                 what: "RAM for the state",
@@ -103,33 +151,57 @@ impl<'n> NetQ<'n> {
                 capacity: 4 * arena.len(),
             });
         }
-        let (h, per_unit) = (model.hidden(), model.cell().gates() + 1);
-        let fit = (arena.len() - model_state_words(model)) / per_unit;
+        let (h, per_unit) = (model.hidden(), model.cell.gates() + 1);
+        let fixed = model_state_words(model) + embed_words(model);
+        let fit = (arena.len() - fixed) / per_unit;
         let chunk = if fit >= h { h } else { fit & !3 };
-        let used = model_state_words(model) + per_unit * chunk;
-        let mut net = NetQ {
-            model,
+        let used = fixed + per_unit * chunk;
+        Ok(NetQ {
+            stack: model,
             arena: &mut arena[..used],
             chunk,
             current: 0,
-        };
-        net.reset();
-        Ok(net)
+        })
     }
 
     /// Layer `l`'s state, packed (empty past the last layer).
-    fn state(&self, l: usize) -> &[i32] {
-        if l >= self.model.layer_count() {
-            return &[];
+    pub(crate) fn state(&self, l: usize) -> &[i32] {
+        let at = self.state_at(l);
+        &self.arena[at.clone()]
+    }
+
+    /// Layer `l`'s state, packed, to write (empty past the last layer).
+    #[cfg_attr(not(feature = "seq2seq"), allow(dead_code))]
+    pub(crate) fn state_mut(&mut self, l: usize) -> &mut [i32] {
+        let at = self.state_at(l);
+        &mut self.arena[at]
+    }
+
+    /// Where layer `l`'s state is in the arena (empty past the last layer).
+    fn state_at(&self, l: usize) -> core::ops::Range<usize> {
+        if l >= self.stack.layer_count() {
+            return 0..0;
         }
-        let p = packed_len(self.model.hidden());
+        let p = packed_len(self.stack.hidden());
         let at = (2 * l + (self.current >> l & 1) as usize) * p;
-        &self.arena[at..at + p]
+        at..at + p
+    }
+
+    /// Layer `l`'s cell state `c` (Q16, lane order), to read and write; empty for cells
+    /// without one and past the last layer.
+    #[cfg_attr(not(feature = "seq2seq"), allow(dead_code))]
+    pub(crate) fn cell_mut(&mut self, l: usize) -> &mut [i32] {
+        let (h, l_count) = (self.stack.hidden(), self.stack.layer_count());
+        if self.stack.cell != CellKind::Lstm || l >= l_count {
+            return &mut [];
+        }
+        let at = 2 * l_count * packed_len(h) + l * h;
+        &mut self.arena[at..at + h]
     }
 
     /// Layer `l`'s state `h` (Q15), unit `i`; 0 past the last layer or unit.
     pub fn hidden_state(&self, l: usize, i: usize) -> i16 {
-        let h = self.model.hidden();
+        let h = self.stack.hidden();
         if i >= h {
             return 0;
         }
@@ -139,9 +211,9 @@ impl<'n> NetQ<'n> {
     /// Layer `l`'s cell state `c` (Q16), unit `i`; 0 for cells without one, and past the
     /// last layer or unit.
     pub fn cell_state(&self, l: usize, i: usize) -> i32 {
-        let m = self.model;
+        let m = self.stack;
         let (h, l_count) = (m.hidden(), m.layer_count());
-        if m.cell() != CellKind::Lstm || l >= l_count || i >= h {
+        if m.cell != CellKind::Lstm || l >= l_count || i >= h {
             return 0;
         }
         self.arena[2 * l_count * packed_len(h) + l * h + lane_of(i, h)]
@@ -155,23 +227,23 @@ impl<'n> NetQ<'n> {
 
 impl Net for NetQ<'_> {
     fn outputs(&self) -> usize {
-        self.model.outputs()
+        self.stack.w_out.rows
     }
 
     fn inputs(&self) -> usize {
-        self.model.layer(0).w_x.rows
+        self.stack.inputs()
     }
 
     fn reset(&mut self) {
         // The states (h, c); the rest is scratch, written before it is read.
-        self.arena[..model_state_words(self.model)].fill(0);
+        self.arena[..model_state_words(self.stack)].fill(0);
         self.current = 0;
     }
 
     fn feed(&mut self, token: u16) {
-        let m = self.model;
+        let m = self.stack;
         let (h, p, k) = (m.hidden(), packed_len(m.hidden()), self.chunk);
-        let (cell, gates) = (m.cell(), m.cell().gates());
+        let (cell, gates) = (m.cell, m.cell.gates());
         let (hs, rest) = self.arena.split_at_mut(2 * m.layer_count() * p);
         let c_len = if cell == CellKind::Lstm {
             m.layer_count() * h
@@ -179,12 +251,18 @@ impl Net for NetQ<'_> {
             0
         };
         let (cs, rest) = rest.split_at_mut(c_len);
+        let (emb, rest) = rest.split_at_mut(embed_words(m));
         let (pre, xs) = rest.split_at_mut(gates * k);
         let w0 = &m.layer(0).w_x;
         let t = token as usize;
+        if let Some(e) = m.embedding() {
+            embedding_q15(e, t, emb);
+        }
         for (l, layer) in m.layers().iter().enumerate() {
             let (below, own) = hs.split_at_mut(2 * l * p);
             let input = match l {
+                // The embedding apart: its row, times layer 0's (G·H, E) weights.
+                0 if !emb.is_empty() => Input::Packed(emb),
                 0 => Input::Row {
                     term: InputTerm::new(w0.scale_bits(t)),
                     row: w0.row(t),
@@ -223,16 +301,34 @@ impl Net for NetQ<'_> {
     }
 
     fn output(&mut self, out: &mut [i32]) {
-        let m = self.model;
-        let top = self.state(m.layer_count() - 1);
+        let m = self.stack;
+        let top = self.state(m.layer_count().wrapping_sub(1));
         rows(
-            m.w_out(),
+            &m.w_out,
             0,
             top,
-            &mut out[..m.outputs()],
+            &mut out[..m.w_out.rows],
             None,
             Order::Natural,
         );
+    }
+}
+
+/// Row `t` of the embedding `e` as Q15 values `requant_q16(w << 14, scale)` (the value
+/// `w · scale` in Q15), saturated to `-1 ..= 1 - 2^-15`, packed into `out`
+/// (`packed_len(E)` words, [`crate::kernels`]' layout).
+fn embedding_q15(e: &QTensor<'_>, t: usize, out: &mut [i32]) {
+    let (row, scale, n) = (e.row(t), e.scale_bits(t), e.cols);
+    let q15 = |i: usize| {
+        let w = row.get(i).map_or(0, |&w| w as i8 as i32);
+        requant_q16(w << 14, scale).clamp(i16::MIN as i32, i16::MAX as i32)
+    };
+    // Lane `j` of the packed layout holds element `lane_of(j, n)` (lane_of is its own
+    // inverse); two lanes per word, low first, a zero after an odd last one.
+    for (w, o) in out.iter_mut().enumerate() {
+        let (lo, hi) = (2 * w, 2 * w + 1);
+        let hi = if hi < n { q15(lane_of(hi, n)) } else { 0 };
+        *o = (q15(lane_of(lo, n)) & 0xffff) | hi << 16;
     }
 }
 

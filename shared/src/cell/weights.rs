@@ -55,7 +55,9 @@ pub struct FloatWeights<'a> {
     pub hidden: usize,
     /// Embedding width `E`; 0 = one-hot input.
     pub embed: usize,
-    /// Outputs `O`: `V` for generation, the number of labels for classification.
+    /// Outputs `O`: `V` for generation, the number of labels for classification; 0 for a
+    /// stack without output layer (`w_out`, `b_out` empty: a seq2seq model's encoders and
+    /// decoder).
     pub outputs: usize,
     /// Number of layers in use (1..=[`MAX_LAYERS`]); `layers[n_layers..]` are empty.
     pub n_layers: usize,
@@ -100,7 +102,6 @@ impl FloatWeights<'_> {
             .chain([self.w_out.len(), self.b_out.len()]);
         (1..=MAX_LAYERS).contains(&self.n_layers)
             && self.hidden > 0
-            && self.outputs > 0
             && self.layers[self.n_layers..]
                 .iter()
                 .all(|l| l.w_x.is_empty())

@@ -182,9 +182,10 @@ impl<P: Partition> ModelStore<P> {
         self.active
     }
 
-    /// The model served, borrowed from flash; [`Error::NoModel`] if there is none.
+    /// The model served, borrowed from flash; [`Error::NoModel`] if there is none. Checked
+    /// whole when it was opened or committed, it is opened again with [`Model::reopen`].
     pub fn model(&self) -> Result<Model<'_>> {
-        Model::load_without_crc(self.model_bytes()?)
+        Model::reopen(self.model_bytes()?)
     }
 
     /// The bytes of the model served (the whole `.mrnn` file as uploaded).

@@ -5,18 +5,16 @@
 //! the largest vocabulary. Statics, each handed out once.
 
 use embedded_storage::nor_flash::{NorFlash, ReadNorFlash};
-use micrornn::cell::MAX_LAYERS;
-use micrornn::model::MAX_HIDDEN;
 use micrornn::session::{BoardInfo, Buffers, Session};
 use micrornn::store::ModelStore;
-use micrornn::{arena_words, CellKind};
 use static_cell::ConstStaticCell;
 
 use crate::partition::FlashPartition;
 
 /// The network's arena (`i32` words): states and scratch for the largest model the format
-/// allows (4 layers of 511 LSTM units, the cell that needs most), 4,172 words (16.3 KiB).
-pub const ARENA_LEN: usize = arena_words(CellKind::Lstm, MAX_LAYERS, MAX_HIDDEN);
+/// allows, [`micrornn::session::FULL_ARENA_WORDS`]: the largest encoder–decoder's 18,648
+/// words (72.8 KiB; without feature `seq2seq`, the 4 layers of 511 LSTM units' 4,172).
+pub const ARENA_LEN: usize = micrornn::session::FULL_ARENA_WORDS;
 /// Outputs capacity (`i32`): the largest vocabulary, or labels.
 pub const LOGITS_LEN: usize = 1024;
 

@@ -28,14 +28,42 @@ use crate::model::Model;
 use crate::protocol::{parse, Command, GenSettings, ParseError};
 use crate::rng::Rng;
 use crate::store::{ModelStore, Partition};
-use crate::text::{div_rem, hex, Text};
+use crate::text::{div_rem, escape_char, hex, Text};
 use crate::upload::{
     chunk_size, Abandon, Receiver, Request, Step, CHUNK_OVERHEAD, MAX_BAD_IN_ROW, MIN_CHUNK,
     TIMEOUT_SECONDS,
 };
 
+#[cfg(feature = "seq2seq")]
+mod pronounce;
+#[cfg(feature = "words")]
+mod text;
+
 /// Longest input line, in bytes (without its ending).
 pub const MAX_LINE: usize = 127;
+
+/// Words of network arena that serve every model the format allows: the LSTM of
+/// [`MAX_LAYERS`](crate::cell::MAX_LAYERS) layers of [`MAX_HIDDEN`](crate::model::MAX_HIDDEN)
+/// units (the cell that needs most), and with feature `seq2seq` the largest encoder–decoder
+/// (that LSTM's shape, the widest embedding, the most phonemes) if it needs more — it does:
+/// its encoder memory alone is 32 states. The arena of every board but the micro:bit v1
+/// (whose firmware has no encoder–decoders), and of the host's table of them.
+pub const FULL_ARENA_WORDS: usize = {
+    use crate::cell::MAX_LAYERS;
+    use crate::model::MAX_HIDDEN;
+    let net = crate::cell::arena_words(crate::format::CellKind::Lstm, MAX_LAYERS, MAX_HIDDEN);
+    #[cfg(feature = "seq2seq")]
+    let net = {
+        let (cell, tokens) = (crate::format::CellKind::Lstm, crate::model::MAX_LABELS + 1);
+        let s2s = crate::seq2seq::arena_words(cell, MAX_LAYERS, MAX_HIDDEN - 1, MAX_HIDDEN, tokens);
+        if s2s > net {
+            s2s
+        } else {
+            net
+        }
+    };
+    net
+};
 
 /// Buffers the board gives the session (statics on a device: nothing is allocated).
 #[derive(Debug)]
@@ -122,6 +150,9 @@ struct Console<'w> {
     settings: GenSettings,
     echo: bool,
     stats: GenStats,
+    /// The text being received after `text` (word classifiers).
+    #[cfg(feature = "words")]
+    text: Option<text::TextMode>,
 }
 
 /// What a command leaves for the session to do once the model is let go.
@@ -148,6 +179,8 @@ impl<'w, P: Partition> Session<'w, P> {
                 settings: GenSettings::default(),
                 echo: true,
                 stats: GenStats::default(),
+                #[cfg(feature = "words")]
+                text: None,
             },
         }
     }
@@ -240,7 +273,7 @@ impl<'w, P: Partition> Session<'w, P> {
                 }
                 self.line.clear();
                 self.overflow = false;
-                if self.upload.is_none() {
+                if self.upload.is_none() && !self.in_text() {
                     self.console.prompt(io);
                 }
             }
@@ -251,6 +284,11 @@ impl<'w, P: Partition> Session<'w, P> {
                 }
             }
             _ => {
+                if self.line.is_full() && self.in_text() {
+                    // A text's line of any length: its bytes go on in pieces.
+                    #[cfg(feature = "words")]
+                    self.text_piece(io, board);
+                }
                 if self.line.push(b).is_err() {
                     self.overflow = true;
                 } else if echo {
@@ -260,10 +298,22 @@ impl<'w, P: Partition> Session<'w, P> {
         }
     }
 
+    /// True while the lines of a `text` are being received.
+    fn in_text(&self) -> bool {
+        #[cfg(feature = "words")]
+        return self.console.text.is_some();
+        #[cfg(not(feature = "words"))]
+        false
+    }
+
     /// A complete line arrived: check it, parse it, run it (with the model if the command
     /// needs one).
     #[inline(never)]
     fn end_of_line<IO: Read + Write + ReadReady, B: Platform>(&mut self, io: &mut IO, board: &B) {
+        #[cfg(feature = "words")]
+        if self.console.text.is_some() {
+            return self.text_line(io, board);
+        }
         let Session {
             store,
             line,
@@ -291,8 +341,8 @@ impl<'w, P: Partition> Session<'w, P> {
         };
         let needs_model = matches!(
             cmd,
-            Command::Gen { .. } | Command::Classify(_) | Command::Info
-        );
+            Command::Gen { .. } | Command::Classify(_) | Command::Info | Command::Text
+        ) || is_pronounce(&cmd);
         let loaded = match needs_model {
             true => store.model(),
             false => Err(Error::NoModel),
@@ -367,29 +417,51 @@ impl Console<'_> {
             Command::Stats => self.report_stats(io, r.board),
             Command::Upload(req) => return After::Upload(req),
             Command::Reset => return After::Reset,
+            Command::Text => {
+                #[cfg(feature = "words")]
+                let begun = self.text_begin(model, r.board);
+                #[cfg(not(feature = "words"))]
+                let begun = Err(GenFail::Failed(Error::UnsupportedTask {
+                    task: "classify-words",
+                }));
+                match begun {
+                    // No reply yet: the text's lines follow.
+                    Ok(()) => return After::Nothing,
+                    Err(fail) => {
+                        fail_line(fail, io);
+                        return After::Nothing;
+                    }
+                }
+            }
+            #[cfg(feature = "seq2seq")]
+            Command::Pronounce(words) => {
+                if let Err(fail) = self.pronounce(model, words, io, r.board) {
+                    fail_line(fail, io);
+                    return After::Nothing;
+                }
+            }
             Command::Gen { .. } | Command::Classify(_) => {
                 let done = match cmd {
                     Command::Gen { count, settings } => {
                         let input = (r.after_cr, r.discard);
                         self.gen(model, count, &settings, io, r.board, input)
                     }
+                    #[cfg(feature = "words")]
+                    Command::Classify(text) if text::is_words(&model) => {
+                        self.classify_text(model, text, io, r.board)
+                    }
                     Command::Classify(names) => self.classify(model, names, io, r.board),
                     _ => Ok(()),
                 };
                 if let Err(fail) = done {
-                    l.text("err ");
-                    match fail {
-                        GenFail::NoModel(e) => l.no_model("no valid model", &e),
-                        GenFail::Failed(e) => l.err(&e),
-                        GenFail::Interrupted => l.text("input arrived during the reply; stopped"),
-                    };
-                    l.send(io);
+                    fail_line(fail, io);
                     return After::Nothing;
                 }
             }
             Command::Unknown(c) => {
-                let l = l.text("err unknown command \"").text(c);
-                l.text("\" (try help)").send(io);
+                const TAIL: &str = "\" (try help)";
+                let l = l.text("err unknown command \"").input(c, TAIL.len());
+                l.text(TAIL).send(io);
                 return After::Nothing;
             }
         }
@@ -527,10 +599,18 @@ impl Console<'_> {
         for name in names.split_ascii_whitespace() {
             let v = classify(&mut net, &model.vocab, name, b.logits).map_err(GenFail::Failed)?;
             let mut digits = [0; 6];
-            let mut l = Line::new();
             let label = model.label(v.label).unwrap_or("?");
-            l.text(name).text(" ").text(label).text(" ");
-            l.text(v.prob_str(&mut digits)).send(io);
+            // Written straight out, not through a `Line`: a name may be as long as an
+            // input line, and the answer is the host's whole line (`micrornn classify`).
+            // The label comes from the model file: its control characters are escaped.
+            let _ = io.write_all(name.as_bytes());
+            let _ = io.write_all(b" ");
+            for c in label.chars() {
+                let _ = io.write_all(escape_char(c, &mut [0; 4]).as_bytes());
+            }
+            for part in [" ", v.prob_str(&mut digits), "\r\n"] {
+                let _ = io.write_all(part.as_bytes());
+            }
             // Characters = bytes that do not continue a UTF-8 sequence.
             let chars = name.bytes().filter(|&b| b & 0xc0 != 0x80).count() as u32;
             stats.names += 1;
@@ -669,10 +749,7 @@ fn send_error<IO: Write>(io: &mut IO, head: &str, e: &Error) {
 fn model_line<IO: Write, P: Partition>(io: &mut IO, m: &Model<'_>, store: &ModelStore<P>) {
     let mut l = Line::new();
     let c = m.config();
-    let names = [
-        ["rnn", "gru", "lstm"][c.cell as usize],
-        ["generate", "classify"][c.task as usize],
-    ];
+    let names = [["rnn", "gru", "lstm"][c.cell as usize], c.task.name()];
     let numbers = [
         m.hidden(),
         m.layer_count(),
@@ -684,6 +761,40 @@ fn model_line<IO: Write, P: Partition>(io: &mut IO, m: &Model<'_>, store: &Model
     ];
     let template = "model %s hidden %d layers %d %s vocab %d params %d bytes %d ram %d macs %d";
     l.printf(template, &names, &numbers).send(io);
+    #[cfg(feature = "words")]
+    if let (Some(w), Some(max)) = (m.word_vocab(), m.max_words()) {
+        let layout = match m.input_layout() {
+            crate::InputLayout::Folded => "folded",
+            crate::InputLayout::Apart { .. } => "apart",
+        };
+        let numbers = [w.tokens() - crate::words::SPECIALS, max];
+        l.printf("words %d max_words %d input %s", &[layout], &numbers)
+            .send(io);
+    }
+    #[cfg(feature = "seq2seq")]
+    if c.task == Task::Seq2seq {
+        let phonemes = m.outputs().saturating_sub(1);
+        let numbers = [phonemes, c.embed as usize, crate::seq2seq::MAX_INPUT];
+        l.printf("phonemes %d embed %d max_input %d", &[], &numbers)
+            .send(io);
+    }
+}
+
+/// Writes the `err` line of a `gen`, `classify`, `text` or `pronounce` that failed.
+#[inline(never)]
+fn fail_line<IO: Write>(fail: GenFail, io: &mut IO) {
+    let mut l = Line::new();
+    l.text("err ");
+    match fail {
+        GenFail::NoModel(e) => l.no_model("no valid model", &e),
+        GenFail::Failed(e) => l.err(&e),
+        GenFail::Interrupted => l.text("input arrived during the reply; stopped"),
+        #[cfg(feature = "seq2seq")]
+        GenFail::NotSeq2seq(task) => l
+            .text("pronounce needs an encoder-decoder; this model's task is ")
+            .text(task.name()),
+    };
+    l.send(io);
 }
 
 /// Writes a parse error's `err` line.
@@ -695,10 +806,10 @@ fn parse_error<IO: Write>(e: ParseError<'_>, io: &mut IO) {
         ParseError::BadValue { key, expected } => {
             l.text("bad ").text(key).text(": expected ").text(expected)
         }
-        ParseError::UnknownSetting(k) => l
-            .text("unknown setting ")
-            .text(k)
-            .text(" (seed, temp, topk, minp, prefix, maxlen)"),
+        ParseError::UnknownSetting(k) => {
+            const TAIL: &str = " (seed, temp, topk, minp, prefix, maxlen)";
+            l.text("unknown setting ").input(k, TAIL.len()).text(TAIL)
+        }
         ParseError::Usage(u) => l.text("usage: ").text(u),
     }
     .send(io);
@@ -737,7 +848,7 @@ fn drop_input<IO: Read + ReadReady>(first: u8, io: &mut IO) -> (bool, bool) {
 /// session's buffers; the error names the part that does not fit, in bytes.
 pub fn check_fits(m: &Model<'_>, arena_words: usize, logits_len: usize) -> Result<(), Error> {
     let need = [
-        ("RAM for the state", NetQ::needs(m), arena_words),
+        ("RAM for the state", state_words(m)?, arena_words),
         ("RAM for the outputs", m.outputs(), logits_len),
     ];
     for (what, needed, capacity) in need {
@@ -750,6 +861,15 @@ pub fn check_fits(m: &Model<'_>, arena_words: usize, logits_len: usize) -> Resul
         }
     }
     Ok(())
+}
+
+/// Words of arena the model's network needs ([`NetQ`], or an encoder–decoder's).
+fn state_words(m: &Model<'_>) -> Result<usize, Error> {
+    #[cfg(feature = "seq2seq")]
+    if m.task() == Task::Seq2seq {
+        return crate::seq2seq::Seq2seqQ::needs(m);
+    }
+    Ok(NetQ::needs(m))
 }
 
 /// The model of `loaded` if it fits the buffers.
@@ -773,7 +893,7 @@ fn model_for<'a, 'm>(
     Ok(model)
 }
 
-/// Why a `gen` or `classify` ended without `ok`.
+/// Why a `gen`, `classify`, `text` or `pronounce` ended without `ok`.
 enum GenFail {
     /// The partition holds no usable model.
     NoModel(Error),
@@ -781,15 +901,35 @@ enum GenFail {
     Failed(Error),
     /// Input arrived during the reply.
     Interrupted,
+    /// `pronounce` on a model of this other task.
+    #[cfg(feature = "seq2seq")]
+    NotSeq2seq(Task),
+}
+
+/// Whether `cmd` is `pronounce` (a command only builds with `seq2seq` know).
+fn is_pronounce(cmd: &Command<'_>) -> bool {
+    #[cfg(feature = "seq2seq")]
+    return matches!(cmd, Command::Pronounce(_));
+    #[cfg(not(feature = "seq2seq"))]
+    {
+        let _ = cmd;
+        false
+    }
 }
 
 /// The `help` text.
-const HELP: [&str; 12] = [
+const HELP: &[&str] = &[
     "commands:",
     "  help                  this text",
     "  info                  firmware, board, capacity, model",
     "  gen [N] [key=value]   N names (default 1); keys: seed temp topk minp prefix maxlen",
     "  classify NAME...      label and probability of each name (classifiers)",
+    #[cfg(feature = "words")]
+    "  classify TEXT         label and probability of a text (word classifiers)",
+    #[cfg(feature = "words")]
+    "  text                  then a text's lines, an empty line ends it: its label",
+    #[cfg(feature = "seq2seq")]
+    "  pronounce WORD...     the phonemes of each word (encoder-decoders)",
     "  set <key> <value>     keep a setting for the next gens",
     "  settings              show the settings",
     "  stats                 measurements of the last gen",
@@ -799,8 +939,11 @@ const HELP: [&str; 12] = [
     "every reply ends with a line 'ok' or 'err <reason>'",
 ];
 
+/// Bytes of an output line formatted in a [`Line`].
+const LINE_CAPACITY: usize = 100;
+
 /// One output line being formatted (truncated if longer than its buffer).
-struct Line(heapless::String<100>);
+struct Line(heapless::String<LINE_CAPACITY>);
 
 impl Line {
     fn new() -> Line {
@@ -812,6 +955,23 @@ impl Line {
         let _ = io.write_all(self.0.as_bytes());
         let _ = io.write_all(b"\r\n");
         self.0.clear();
+    }
+
+    /// Appends text that came in (a command, a key) escaped as [`Text::escaped`] does,
+    /// cut with `...` where it would leave fewer than `room` bytes for the rest of the line.
+    fn input(&mut self, s: &str, room: usize) -> &mut Self {
+        let limit = LINE_CAPACITY.saturating_sub(room);
+        for (at, c) in s.char_indices() {
+            let mut buf = [0; 4];
+            let shown = escape_char(c, &mut buf);
+            let last = at + c.len_utf8() == s.len();
+            let need = shown.len() + if last { 0 } else { 3 };
+            if self.0.len() + need > limit {
+                return self.text("...");
+            }
+            self.text(shown);
+        }
+        self
     }
 
     /// Appends an error's message.
