@@ -32,9 +32,18 @@ reg!(
 fn panic(info: &core::panic::PanicInfo) -> ! {
     cortex_m::interrupt::disable();
     let mut out = Console;
-    // The message only when it is plain text: formatting one would keep `core::fmt` in
-    // the firmware for reports that should never be seen (the location says where).
-    out.text("\r\npanic: ")
+    out.text("\r\npanic");
+    describe(&mut out, info);
+    out.push_str("\r\n");
+    exit(false)
+}
+
+/// `: <message> at <file>:<line>`. The message only when it is plain text: formatting one
+/// would keep `core::fmt` in the firmware for reports that should never be seen (the
+/// location says where).
+#[cfg(not(board = "microbit"))]
+fn describe(out: &mut Console, info: &core::panic::PanicInfo) {
+    out.text(": ")
         .push_str(info.message().as_str().unwrap_or("(formatted)"));
     if let Some(at) = info.location() {
         out.text(" at ")
@@ -42,9 +51,14 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
             .text(":")
             .num(at.line() as u64);
     }
-    out.push_str("\r\n");
-    exit(false)
 }
+
+/// Nothing on the micro:bit: with the panic's message and location unread, link-time
+/// optimization drops them from every call site that could panic — 3.9 KB of its 40 KB of
+/// code, and a size that no longer depends on where the checkout lies (the locations hold
+/// absolute paths of `shared`'s files).
+#[cfg(board = "microbit")]
+fn describe(_: &mut Console, _: &core::panic::PanicInfo) {}
 
 #[exception]
 unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
