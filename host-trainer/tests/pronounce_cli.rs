@@ -144,6 +144,7 @@ fn checkpoint(name: &str, params: Vec<f32>) -> PathBuf {
             lr: 0.0,
             weight_decay: 0.0,
             clip: 1.0,
+            dropout: 0.0,
             seed: 0,
             threads: 1,
             val_frac: 0.0,

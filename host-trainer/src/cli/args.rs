@@ -129,6 +129,10 @@ pub struct TrainArgs {
     /// Largest gradient norm [default: 1.0].
     #[arg(long)]
     pub clip: Option<f32>,
+    /// --task seq2seq: dropout on the output layer's input in training, 0 to <1
+    /// [default: 0.3].
+    #[arg(long)]
+    pub dropout: Option<f32>,
     /// Seed for weights, validation split and batch order [default: 1].
     #[arg(long)]
     pub seed: Option<u64>,

@@ -19,6 +19,9 @@ pub fn run(a: TrainArgs) -> Result<()> {
     if a.task == Some(TaskArg::Seq2seq) {
         return run_seq2seq(a);
     }
+    if a.dropout.is_some() {
+        bail!("--dropout is only for --task seq2seq");
+    }
     let resume = a.resume.as_deref().map(Checkpoint::read).transpose()?;
     let resumed_words = resume.as_ref().and_then(|c| match c.config.task {
         Task::ClassifyWords { max_words } => Some(max_words),
@@ -240,6 +243,7 @@ fn run_seq2seq(a: TrainArgs) -> Result<()> {
         lr: a.lr.unwrap_or(c.lr),
         weight_decay: a.weight_decay.unwrap_or(c.weight_decay),
         clip: a.clip.unwrap_or(c.clip),
+        dropout: a.dropout.unwrap_or(c.dropout),
         seed: a.seed.unwrap_or(c.seed),
         threads: a.threads.unwrap_or(c.threads),
         val_frac: a.val_frac.unwrap_or(c.val_frac),
@@ -249,11 +253,11 @@ fn run_seq2seq(a: TrainArgs) -> Result<()> {
     let out = a.out.unwrap_or_else(|| SEQ2SEQ_OUT.into());
     let s = train_seq2seq(&data, &out, shape, config, a.quiet)?;
     println!(
-        "best epoch {} (validation loss {:.4} nats/phoneme, float greedy WER {:.2}%, PER {:.2}%); training {:.0} phonemes/s, greedy decoding {:.0} phonemes/s; {:.1} s",
+        "best epoch {} (float greedy WER {:.2}%, PER {:.2}%, validation loss {:.4} nats/phoneme); training {:.0} phonemes/s, greedy decoding {:.0} phonemes/s; {:.1} s",
         s.best_epoch,
-        s.best.val,
         100.0 * s.best.wer,
         100.0 * s.best.per,
+        s.best.val,
         s.tokens_per_sec,
         s.decode_per_sec,
         s.seconds

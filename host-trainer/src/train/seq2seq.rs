@@ -4,7 +4,7 @@
 //! from the training words, then epochs of shuffled mini-batches through
 //! [`Seq2seqEngine::train_step`] (Adam, warm-up then cosine decay, clipping). After
 //! each epoch: validation loss, and the float model's greedy word and phoneme error
-//! rates on the validation words; the best epoch by validation loss is kept. Every
+//! rates on the validation words; the best epoch by validation word error rate is kept. Every
 //! epoch writes the checkpoint (`OUT.ckpt`) atomically; the validation words go to
 //! `OUT.val.dict`; the int8 model (`OUT.mrnn`) is written from the best weights.
 
@@ -49,6 +49,7 @@ impl Default for Seq2seqConfig {
             lr: 0.005,
             weight_decay: 0.05,
             clip: 1.0,
+            dropout: 0.3,
             seed: 1,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             val_frac: 0.1,
@@ -193,6 +194,7 @@ pub fn train_seq2seq(
     let mut adam = Adam::new(n);
     adam.weight_decay = config.weight_decay;
     let mut engine = Seq2seqEngine::new(dims, config.threads);
+    engine.set_dropout(config.dropout, config.seed);
     let steps_per_epoch = train_pairs.len().div_ceil(config.batch) as u64;
     let total_steps = steps_per_epoch * config.epochs as u64;
     let schedule = TrainConfig {
@@ -200,7 +202,7 @@ pub fn train_seq2seq(
         ..TrainConfig::default()
     };
     println!(
-        "training seq2seq {}: {} layer(s), decoder {} (encoder 2 x {}), embedding {}, {} characters, {} phonemes, {} parameters | {} train words ({} pairs), {} validation words | {} epochs, batch {}, lr {}, weight decay {}, clip {}, seed {}, {} threads",
+        "training seq2seq {}: {} layer(s), decoder {} (encoder 2 x {}), embedding {}, {} characters, {} phonemes, {} parameters | {} train words ({} pairs), {} validation words | {} epochs, batch {}, lr {}, weight decay {}, clip {}, dropout {}, seed {}, {} threads",
         format!("{:?}", dims.cell).to_lowercase(),
         dims.layers,
         dims.hidden,
@@ -217,6 +219,7 @@ pub fn train_seq2seq(
         config.lr,
         config.weight_decay,
         config.clip,
+        config.dropout,
         config.seed,
         config.threads
     );
@@ -265,11 +268,9 @@ pub fn train_seq2seq(
         let (wer, per, said) = score_greedy(&mut engine, &params, &val_words, &val_refs);
         dec_secs += dstart.elapsed().as_secs_f64();
         dec_tokens += said;
-        let score = if val_loss.is_nan() {
-            train_loss
-        } else {
-            val_loss
-        };
+        // Chosen by what the model is for: words said right (loss is a poor proxy late
+        // in training, when it rises on the words the model gets wrong with confidence).
+        let score = if wer.is_nan() { train_loss } else { wer };
         let improved = score < ck.best_val;
         let stats = Seq2seqEpoch {
             train: train_loss,
@@ -380,6 +381,9 @@ fn validate(shape: &Seq2seqShapeArgs, c: &Seq2seqConfig) -> Result<()> {
     }
     if !(c.weight_decay.is_finite() && c.weight_decay >= 0.0) {
         bail!("--weight-decay must be a non-negative number");
+    }
+    if !(c.dropout.is_finite() && (0.0..1.0).contains(&c.dropout)) {
+        bail!("--dropout must be in [0, 1)");
     }
     if !(0.0..1.0).contains(&c.val_frac) {
         bail!("--val-frac must be in [0, 1)");

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::engine::seq2seq::Seq2seqDims;
 
 const MAGIC: &[u8; 8] = b"MRNNS2SC";
-const VERSION: u32 = 1;
+// 2: `Seq2seqConfig::dropout`; `best_val` is the selection score.
+const VERSION: u32 = 2;
 
 /// Hyper-parameters of a seq2seq run (defaults: its `Default`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -29,6 +30,8 @@ pub struct Seq2seqConfig {
     pub weight_decay: f32,
     /// Largest global gradient norm.
     pub clip: f32,
+    /// Dropout on the output layer's input `[h ; c]` in training, in `[0, 1)`.
+    pub dropout: f32,
     /// Seed of the weights, the split and the batch order.
     pub seed: u64,
     /// Threads (same seed and threads: same bytes).
@@ -67,7 +70,8 @@ pub struct Seq2seqCheckpoint {
     pub epochs_done: u32,
     /// Epoch (1-based) whose weights are in `best`.
     pub best_epoch: u32,
-    /// Validation loss of `best` (training loss without validation).
+    /// The score `best` was chosen by, lower is better: its float greedy word error
+    /// rate on the validation words, or its training loss without validation words.
     pub best_val: f64,
     /// Per epoch.
     pub history: Vec<Seq2seqEpoch>,

@@ -30,7 +30,7 @@ use super::gemm::Backend;
 use super::rng::SplitMix64;
 use super::{on_threads, split_rows, Adam};
 use crate::data::cmudict::{Pair, MAX_OUTPUT};
-use work::{Ops, Work};
+use work::{Dropout, Ops, Work};
 
 /// The seq2seq training engine for one model size: threads and reusable workspaces.
 #[derive(Debug)]
@@ -42,6 +42,9 @@ pub struct Seq2seqEngine {
     ops: Ops,
     works: Vec<Work>,
     ranges: Vec<Range<usize>>,
+    /// Dropout probability on the output layer's input in training, and its seed.
+    dropout: f32,
+    dropout_seed: u64,
 }
 
 impl Seq2seqEngine {
@@ -67,7 +70,26 @@ impl Seq2seqEngine {
             ops: Ops::default(),
             works: (0..threads).map(|_| Work::new(dims)).collect(),
             ranges: vec![0..0; threads],
+            dropout: 0.0,
+            dropout_seed: 0,
         }
+    }
+
+    /// Dropout `p` (in `[0, 1)`; 0 = none) on the output layer's input `[h ; c]` in
+    /// [`Seq2seqEngine::train_step`], masks drawn from `seed` and the step number.
+    ///
+    /// Panics if `p` is outside `[0, 1)`.
+    pub fn set_dropout(&mut self, p: f32, seed: u64) {
+        assert!((0.0..1.0).contains(&p), "dropout must be in [0, 1)");
+        self.dropout = p;
+        self.dropout_seed = seed;
+    }
+
+    /// The dropout mask key of training step `step`; `None` without dropout.
+    fn mask_key(&self, step: u64) -> Option<u64> {
+        (self.dropout > 0.0).then(|| {
+            SplitMix64::new(self.dropout_seed ^ step.wrapping_mul(0x9e37_79b9_7f4a_7c15)).next_u64()
+        })
     }
 
     /// The model shape.
@@ -82,8 +104,21 @@ impl Seq2seqEngine {
     /// Panics if `params` or `grad` has the wrong length or a pair holds a token
     /// outside the vocabularies or is empty.
     pub fn loss_and_grad(&mut self, params: &[f32], batch: &[&Pair], grad: &mut [f32]) -> f64 {
+        self.masked_loss_and_grad(params, batch, grad, None)
+    }
+
+    /// [`Seq2seqEngine::loss_and_grad`] with the dropout mask that
+    /// [`Seq2seqEngine::train_step`] uses at step `step` (`None`: no dropout).
+    pub fn masked_loss_and_grad(
+        &mut self,
+        params: &[f32],
+        batch: &[&Pair],
+        grad: &mut [f32],
+        step: Option<u64>,
+    ) -> f64 {
         assert_eq!(grad.len(), self.dims.param_count(), "gradient length");
-        let loss = self.run(params, batch, true);
+        let key = step.and_then(|s| self.mask_key(s));
+        let loss = self.run(params, batch, true, key);
         self.sum_gradients();
         grad.copy_from_slice(&self.works[0].grad);
         loss
@@ -91,7 +126,13 @@ impl Seq2seqEngine {
 
     /// Forward only: the summed negative log-likelihood of the batch's predictions.
     pub fn loss(&mut self, params: &[f32], batch: &[&Pair]) -> f64 {
-        self.run(params, batch, false)
+        self.masked_loss(params, batch, None)
+    }
+
+    /// [`Seq2seqEngine::loss`] with the dropout mask of step `step` (`None`: none).
+    pub fn masked_loss(&mut self, params: &[f32], batch: &[&Pair], step: Option<u64>) -> f64 {
+        let key = step.and_then(|s| self.mask_key(s));
+        self.run(params, batch, false, key)
     }
 
     /// One training step: gradient of the mean loss, clipped to global norm `clip`,
@@ -104,7 +145,8 @@ impl Seq2seqEngine {
         lr: f32,
         clip: f32,
     ) -> (f64, f32) {
-        let loss = self.run(params, batch, true);
+        let key = self.mask_key(adam.step);
+        let loss = self.run(params, batch, true, key);
         let norm = self.sum_gradients().sqrt() as f32;
         let scale = clip_scale(norm, clip);
         let step = adam.next_step(params.len(), lr);
@@ -126,6 +168,7 @@ impl Seq2seqEngine {
             ops,
             works,
             ranges,
+            ..
         } = self;
         let w = dims.split(params);
         ops.refresh(dims, &w);
@@ -150,8 +193,9 @@ impl Seq2seqEngine {
         }
     }
 
-    /// Runs every shard (in parallel); returns the summed loss in shard order.
-    fn run(&mut self, params: &[f32], batch: &[&Pair], grad: bool) -> f64 {
+    /// Runs every shard (in parallel), with dropout when `key` is given; returns the
+    /// summed loss in shard order.
+    fn run(&mut self, params: &[f32], batch: &[&Pair], grad: bool, key: Option<u64>) -> f64 {
         self.check(params, batch.iter().map(|p| &p.input[..]));
         let boundary = self.dims.boundary();
         for (n, p) in batch.iter().enumerate() {
@@ -173,11 +217,20 @@ impl Seq2seqEngine {
             ops,
             works,
             ranges,
+            dropout,
+            ..
         } = self;
         let w = dims.split(params);
         ops.refresh(dims, &w);
         let (ops, backend) = (&*ops, *backend);
         let scale = grad.then_some(1.0 / count.max(1) as f32);
+        for (work, rows) in works.iter_mut().zip(ranges.iter()) {
+            work.dropout = key.map(|key| Dropout {
+                p: *dropout,
+                key,
+                row0: rows.start,
+            });
+        }
         on_threads(
             pool.as_ref(),
             works.iter_mut().zip(ranges.iter()),

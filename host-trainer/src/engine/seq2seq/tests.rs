@@ -178,3 +178,73 @@ fn logits_agree_with_shared_float_path() {
         }
     }
 }
+
+#[test]
+fn gradient_with_dropout_matches_finite_differences() {
+    let d = dims(CellKind::Gru, 1);
+    let data = pairs();
+    let batch: Vec<&Pair> = data.iter().collect();
+    let count: usize = data.iter().map(|p| p.output.len() + 1).sum();
+    let mut params: Vec<f32> = init_seq2seq(d, 4).iter().map(|x| x * 2.0).collect();
+    let mut engine = Seq2seqEngine::new(d, 1);
+    engine.set_dropout(0.4, 17);
+    let step = Some(3);
+    let mut grad = vec![0.0; params.len()];
+    let masked = engine.masked_loss_and_grad(&params, &batch, &mut grad, step);
+    // The mask changes the loss, and the forward pass alone repeats it.
+    assert_ne!(masked, engine.loss(&params, &batch));
+    assert_eq!(masked, engine.masked_loss(&params, &batch, step));
+    let eps = 5e-3f32;
+    for i in 0..params.len() {
+        let x = params[i];
+        params[i] = x + eps;
+        let up = engine.masked_loss(&params, &batch, step);
+        params[i] = x - eps;
+        let down = engine.masked_loss(&params, &batch, step);
+        params[i] = x;
+        let num = (up - down) / (2.0 * eps as f64) / count as f64;
+        let err = (num - grad[i] as f64).abs() / (1e-3 + num.abs().max(grad[i].abs() as f64));
+        assert!(
+            err < 2e-2,
+            "param {i}: numeric {num} vs analytic {}",
+            grad[i]
+        );
+    }
+}
+
+#[test]
+fn dropout_masks_agree_across_threads_and_change_with_the_step() {
+    let d = dims(CellKind::Lstm, 1);
+    let data: Vec<Pair> = (0..7).flat_map(|_| pairs()).collect();
+    let batch: Vec<&Pair> = data.iter().collect();
+    let params = init_seq2seq(d, 9);
+    let mut one = Seq2seqEngine::new(d, 1);
+    let mut two = Seq2seqEngine::new(d, 2);
+    one.set_dropout(0.3, 5);
+    two.set_dropout(0.3, 5);
+    let (a, b) = (
+        one.masked_loss(&params, &batch, Some(1)),
+        two.masked_loss(&params, &batch, Some(1)),
+    );
+    assert!((a - b).abs() < 1e-4 * a.abs(), "{a} vs {b}");
+    assert_ne!(a, one.masked_loss(&params, &batch, Some(2)));
+}
+
+#[test]
+fn dropout_keeps_the_asked_share_scaled() {
+    let drop = work::Dropout {
+        p: 0.25,
+        key: 42,
+        row0: 0,
+    };
+    let n = 64;
+    let mut keep = vec![0.0f32; 100 * n];
+    drop.fill(3, &mut keep, n);
+    let kept = keep.iter().filter(|&&v| v != 0.0).count() as f64 / keep.len() as f64;
+    assert!((kept - 0.75).abs() < 0.02, "kept {kept}");
+    assert!(keep.iter().all(|&v| v == 0.0 || v == 1.0 / 0.75));
+    // Another row, another mask.
+    let mut other = vec![0.0f32; 100 * n];
+    drop.fill(4, &mut other, n);
+    assert_ne!(keep, other);
+}

@@ -10,7 +10,9 @@
 //!    `C = A @ E`, with `E (T, H)` the row's encoder states `e_j = [f_j ; b_j]` and
 //!    `Hd (U, H)` its decoder top states;
 //! 4. `z = [Hd ; C] @ w_out^T + b_out` over all decoder tokens, cross-entropy against
-//!    `p_1 .. p_n, BOUNDARY`.
+//!    `p_1 .. p_n, BOUNDARY`; in training, with dropout, `[Hd ; C]` is first multiplied
+//!    by a random mask ([`Dropout`]: each value kept with probability `1 - p` and then
+//!    scaled by `1/(1 - p)`, so inference needs no change).
 //!
 //! Attention and output work on row-contiguous copies (`e`, `x`); the stacks on
 //! their own time-major packing; the copies between them are gathers and scatters.
@@ -25,6 +27,7 @@ use crate::engine::backward::column_sums;
 use crate::engine::cells::saved_blocks;
 use crate::engine::gemm::{Backend, Mat, MatMut, Update};
 use crate::engine::math::softmax_xent;
+use crate::engine::rng::SplitMix64;
 
 /// The weights as kernel operands, shared by the shards.
 #[derive(Debug, Default)]
@@ -48,6 +51,39 @@ impl Ops {
         let (p, h2) = (d.tokens_out(), 2 * d.hidden);
         self.w_out_t.resize(h2 * p);
         crate::engine::gemm::transpose_band(w.w_out, p, h2, 0..h2, &mut self.w_out_t);
+    }
+}
+
+/// Dropout on the output layer's input `[Hd ; C]` for one batch. The mask of a value
+/// depends only on `(key, row of the batch, token, position)`, not on the shards: the
+/// same batch and key give the same mask on any number of threads.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Dropout {
+    /// Probability of zeroing a value, in `[0, 1)`.
+    pub p: f32,
+    /// The batch's key (the run's seed and the step).
+    pub key: u64,
+    /// The batch row of this shard's first row.
+    pub row0: usize,
+}
+
+impl Dropout {
+    /// Fills `keep` (`U` tokens of `n` values of batch row `row`) with `0` or `1/(1-p)`.
+    pub(crate) fn fill(&self, row: usize, keep: &mut [f32], n: usize) {
+        let scale = 1.0 / (1.0 - self.p);
+        // Keep when 32 random bits are at or above p·2^32.
+        let cut = (f64::from(self.p) * 4_294_967_296.0) as u64;
+        for (t, values) in keep.chunks_exact_mut(n).enumerate() {
+            let mut rng = SplitMix64::new(
+                self.key ^ ((row as u64) << 20 | t as u64).wrapping_mul(0xd6e8_feb8_6659_fd93),
+            );
+            for pair in values.chunks_mut(2) {
+                let bits = rng.next_u64();
+                for (v, half) in pair.iter_mut().zip([bits & 0xffff_ffff, bits >> 32]) {
+                    *v = if half >= cut { scale } else { 0.0 };
+                }
+            }
+        }
     }
 }
 
@@ -79,6 +115,11 @@ pub(crate) struct Work {
     /// (Nd, 2H) output-layer input `[h ; c]`, row by row; backward: gradient in `dx`.
     x: Aligned,
     dx: Aligned,
+    /// With dropout: the mask's factors and `x` masked, (Nd, 2H) each.
+    keep: Aligned,
+    xd: Aligned,
+    /// Dropout for the loaded batch (training only).
+    pub dropout: Option<Dropout>,
     /// (Nd, H) context, then the decoder top states' gradient.
     ctx: Aligned,
     /// Attention probabilities of every row; scratch for one row's gradient.
@@ -114,6 +155,9 @@ impl Work {
             de: Aligned::default(),
             x: Aligned::default(),
             dx: Aligned::default(),
+            keep: Aligned::default(),
+            xd: Aligned::default(),
+            dropout: None,
             ctx: Aligned::default(),
             att: Aligned::default(),
             datt: Aligned::default(),
@@ -240,9 +284,15 @@ impl Work {
         }
         self.attend(backend);
         let (nd, p) = (self.dec_pack.tokens(), self.d.tokens_out());
+        self.mask();
+        let input = if self.dropout.is_some() {
+            &self.xd
+        } else {
+            &self.x
+        };
         // x (Nd,2H) @ w_out^T (2H,P) -> z (Nd,P), + b_out.
         backend.matmul(
-            Mat::rows(&self.x, nd, 2 * h),
+            Mat::rows(input, nd, 2 * h),
             Mat::rows(&ops.w_out_t, 2 * h, p),
             MatMut::rows(&mut self.z, nd, p),
             Update::Write,
@@ -251,6 +301,37 @@ impl Work {
             for (v, &b) in row.iter_mut().zip(w.b_out) {
                 *v += b;
             }
+        }
+    }
+
+    /// With dropout: the mask into `keep` and the masked `x` into `xd`.
+    fn mask(&mut self) {
+        let Some(drop) = self.dropout else {
+            return;
+        };
+        let n = 2 * self.d.hidden;
+        let nd = self.dec_pack.tokens();
+        self.keep.resize(nd * n);
+        self.xd.resize(nd * n);
+        for k in 0..self.d_len.len() {
+            let span = self.d_off[k] * n..(self.d_off[k] + self.d_len[k]) * n;
+            drop.fill(drop.row0 + k, &mut self.keep[span], n);
+        }
+        for ((m, &x), &f) in self.xd[..nd * n]
+            .iter_mut()
+            .zip(&self.x[..nd * n])
+            .zip(&self.keep[..nd * n])
+        {
+            *m = x * f;
+        }
+    }
+
+    /// The output layer's input: `x`, or `xd` with dropout.
+    fn out_input(&self) -> &[f32] {
+        if self.dropout.is_some() {
+            &self.xd
+        } else {
+            &self.x
         }
     }
 
@@ -310,7 +391,7 @@ impl Work {
         // dz^T (P,Nd) @ x (Nd,2H) -> dw_out; dz (Nd,P) @ w_out (P,2H) -> dx.
         backend.matmul(
             Mat::rows(dz, nd, p).t(),
-            Mat::rows(&self.x, nd, 2 * h),
+            Mat::rows(self.out_input(), nd, 2 * h),
             MatMut::rows(g.w_out, p, 2 * h),
             Update::Write,
         );
@@ -320,6 +401,14 @@ impl Work {
             MatMut::rows(&mut self.dx, nd, 2 * h),
             Update::Write,
         );
+        if self.dropout.is_some() {
+            for (d, &f) in self.dx[..nd * 2 * h]
+                .iter_mut()
+                .zip(&self.keep[..nd * 2 * h])
+            {
+                *d *= f;
+            }
+        }
         self.attend_backward(backend);
         // Decoder top states' gradient (in ctx) -> the decoder's packing.
         for k in 0..self.d_len.len() {
@@ -461,6 +550,7 @@ impl Work {
     ) -> Vec<Vec<u16>> {
         let r = inputs.len();
         let mut out = vec![Vec::new(); r];
+        self.dropout = None;
         if r == 0 {
             return out;
         }
