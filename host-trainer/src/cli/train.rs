@@ -16,7 +16,7 @@ use micrornn_trainer::train::run_data::load_run_data;
 use crate::cli::args::{TaskArg, TokensArg, TrainArgs};
 
 pub fn run(a: TrainArgs) -> Result<()> {
-    if a.task == Some(TaskArg::Seq2seq) {
+    if a.task == Some(TaskArg::Seq2seq) || resumes_seq2seq(a.resume.as_deref()) {
         return run_seq2seq(a);
     }
     if a.dropout.is_some() {
@@ -211,14 +211,27 @@ fn save_ids(
     write_atomic(path, out.as_bytes())
 }
 
+/// Whether `--resume` names a seq2seq checkpoint (by its first bytes; anything else,
+/// an unreadable file included, goes the character models' way and its errors).
+fn resumes_seq2seq(resume: Option<&std::path::Path>) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    resume
+        .and_then(|p| std::fs::File::open(p).ok())
+        .is_some_and(|mut f| f.read_exact(&mut head).is_ok())
+        && micrornn_trainer::train::seq2seq_ckpt::is_seq2seq_checkpoint(&head)
+}
+
 /// `train --task seq2seq`: an encoder–decoder on a pronunciation dictionary.
 fn run_seq2seq(a: TrainArgs) -> Result<()> {
     use micrornn_trainer::train::seq2seq::{
         train_seq2seq, Seq2seqShapeArgs, SEQ2SEQ_DATA, SEQ2SEQ_OUT,
     };
-    use micrornn_trainer::train::seq2seq_ckpt::Seq2seqConfig;
+    use micrornn_trainer::train::seq2seq_ckpt::{Seq2seqCheckpoint, Seq2seqConfig};
+    if a.task.is_some_and(|t| t != TaskArg::Seq2seq) {
+        bail!("--resume names a seq2seq checkpoint: its run is --task seq2seq");
+    }
     let unsupported = [
-        ("--resume", a.resume.is_some()),
         ("--tokens", a.tokens.is_some()),
         ("--label-column", a.label_column.is_some()),
         ("--text-column", a.text_column.is_some()),
@@ -229,14 +242,48 @@ fn run_seq2seq(a: TrainArgs) -> Result<()> {
     if let Some((flag, _)) = unsupported.iter().find(|(_, given)| *given) {
         bail!("{flag} is not available with --task seq2seq");
     }
-    let s = Seq2seqShapeArgs::default();
+    let resume = a
+        .resume
+        .as_deref()
+        .map(Seq2seqCheckpoint::read)
+        .transpose()?;
+    let (s, c) = match &resume {
+        None => (Seq2seqShapeArgs::default(), Seq2seqConfig::default()),
+        Some(ck) => {
+            let (d, c) = (&ck.dims, &ck.config);
+            // These fix the model and the split: changing them would not continue the run.
+            let fixed = [
+                (
+                    "--cell",
+                    a.cell.is_some_and(|x| CellKind::from(x) != d.cell),
+                ),
+                ("--layers", a.layers.is_some_and(|l| l != d.layers)),
+                ("--hidden", a.hidden.is_some_and(|h| h != d.hidden)),
+                ("--embed", a.embed.is_some_and(|e| e != d.embed)),
+                ("--seed", a.seed.is_some_and(|s| s != c.seed)),
+                ("--val-frac", a.val_frac.is_some_and(|v| v != c.val_frac)),
+            ];
+            if let Some((flag, _)) = fixed.iter().find(|(_, changed)| *changed) {
+                bail!("{flag} cannot change when resuming (the checkpoint's run uses its own)");
+            }
+            if a.threads.is_some_and(|t| t != c.threads) {
+                eprintln!("warning: a different --threads than the checkpoint's run gives different (equally valid) bytes");
+            }
+            let shape = Seq2seqShapeArgs {
+                cell: d.cell,
+                layers: d.layers,
+                hidden: d.hidden,
+                embed: d.embed,
+            };
+            (shape, c.clone())
+        }
+    };
     let shape = Seq2seqShapeArgs {
         cell: a.cell.map_or(s.cell, CellKind::from),
         layers: a.layers.unwrap_or(s.layers),
         hidden: a.hidden.unwrap_or(s.hidden),
         embed: a.embed.unwrap_or(s.embed),
     };
-    let c = Seq2seqConfig::default();
     let config = Seq2seqConfig {
         epochs: a.epochs.unwrap_or(c.epochs),
         batch: a.batch_size.unwrap_or(c.batch),
@@ -249,9 +296,26 @@ fn run_seq2seq(a: TrainArgs) -> Result<()> {
         val_frac: a.val_frac.unwrap_or(c.val_frac),
         data: String::new(),
     };
-    let data = a.data.unwrap_or_else(|| SEQ2SEQ_DATA.into());
-    let out = a.out.unwrap_or_else(|| SEQ2SEQ_OUT.into());
-    let s = train_seq2seq(&data, &out, shape, config, a.quiet)?;
+    let data = match (a.data, &resume) {
+        (Some(d), _) => d,
+        (None, None) => SEQ2SEQ_DATA.into(),
+        (None, Some(ck)) => {
+            let d = std::path::PathBuf::from(&ck.config.data);
+            if ck.config.data.is_empty() || !d.is_file() {
+                bail!(
+                    "cannot read {}: the data the checkpoint's run read is not there; give the training data with --data PATH",
+                    d.display()
+                );
+            }
+            d
+        }
+    };
+    let out = match (a.out, &a.resume) {
+        (Some(o), _) => o,
+        (None, Some(r)) => r.with_extension("mrnn"),
+        (None, None) => SEQ2SEQ_OUT.into(),
+    };
+    let s = train_seq2seq(&data, &out, shape, config, a.quiet, resume)?;
     println!(
         "best epoch {} (float greedy WER {:.2}%, PER {:.2}%, validation loss {:.4} nats/phoneme); training {:.0} phonemes/s, greedy decoding {:.0} phonemes/s; {:.1} s",
         s.best_epoch,

@@ -106,12 +106,16 @@ pub struct Seq2seqSummary {
 }
 
 /// Trains a seq2seq model on `data`, writing `out` (`.mrnn`), `out.ckpt`, `out.val.dict`.
+/// With `resume`, continues that checkpoint's run from its last epoch (its shape, seed
+/// and split; `config.epochs` is the run's total): the files end as an uninterrupted
+/// run's would.
 pub fn train_seq2seq(
     data: &Path,
     out: &Path,
     shape: Seq2seqShapeArgs,
     mut config: Seq2seqConfig,
     quiet: bool,
+    resume: Option<Seq2seqCheckpoint>,
 ) -> Result<Seq2seqSummary> {
     validate(&shape, &config)?;
     let run_start = Instant::now();
@@ -175,7 +179,7 @@ pub fn train_seq2seq(
     // ---- model and optimizer ----
     let params = init_seq2seq(dims, config.seed);
     let n = params.len();
-    let mut ck = Seq2seqCheckpoint {
+    let fresh = Seq2seqCheckpoint {
         dims,
         vocab: chars.clone(),
         phonemes: phonemes.clone(),
@@ -190,9 +194,20 @@ pub fn train_seq2seq(
         adam_v: vec![0.0; n],
         adam_step: 0,
     };
-    let mut params = params;
+    let mut ck = match resume {
+        None => fresh,
+        Some(old) => continued(old, fresh, data)?,
+    };
     let mut adam = Adam::new(n);
     adam.weight_decay = config.weight_decay;
+    let mut params = if ck.epochs_done == 0 {
+        params
+    } else {
+        adam.m = std::mem::take(&mut ck.adam_m);
+        adam.v = std::mem::take(&mut ck.adam_v);
+        adam.step = ck.adam_step;
+        std::mem::take(&mut ck.last)
+    };
     let mut engine = Seq2seqEngine::new(dims, config.threads);
     engine.set_dropout(config.dropout, config.seed);
     let steps_per_epoch = train_pairs.len().div_ceil(config.batch) as u64;
@@ -227,7 +242,13 @@ pub fn train_seq2seq(
     // ---- epochs ----
     let (mut run_tokens, mut run_secs) = (0usize, 0.0f64);
     let (mut dec_tokens, mut dec_secs) = (0usize, 0.0f64);
-    for epoch in 0..config.epochs {
+    if ck.epochs_done > 0 {
+        println!(
+            "resuming after epoch {} of {} (best so far: epoch {})",
+            ck.epochs_done, config.epochs, ck.best_epoch
+        );
+    }
+    for epoch in ck.epochs_done..config.epochs {
         let start = Instant::now();
         let batches = epoch_order(train_pairs.len(), config.batch, config.seed, epoch);
         let (mut loss_sum, mut counted) = (0.0f64, 0usize);
@@ -268,10 +289,14 @@ pub fn train_seq2seq(
         let (wer, per, said) = score_greedy(&mut engine, &params, &val_words, &val_refs);
         dec_secs += dstart.elapsed().as_secs_f64();
         dec_tokens += said;
-        // Chosen by what the model is for: words said right (loss is a poor proxy late
-        // in training, when it rises on the words the model gets wrong with confidence).
+        // Chosen by what the model is for: words said right, then phonemes, then the
+        // loss (loss alone is a poor proxy late in training, when it rises on the words
+        // the model gets wrong with confidence).
         let score = if wer.is_nan() { train_loss } else { wer };
-        let improved = score < ck.best_val;
+        let improved = match ck.history.get(ck.best_epoch.max(1) as usize - 1) {
+            Some(b) if !wer.is_nan() && score == ck.best_val => (per, val_loss) < (b.per, b.val),
+            _ => score < ck.best_val,
+        };
         let stats = Seq2seqEpoch {
             train: train_loss,
             val: val_loss,
@@ -339,6 +364,29 @@ pub fn train_seq2seq(
         ckpt: paths.ckpt,
         val_dict: paths.val_dict,
     })
+}
+
+/// The checkpoint `old` to continue, checked against the run `fresh` set up from the
+/// same data: same shape and vocabularies, the new settings.
+fn continued(
+    mut old: Seq2seqCheckpoint,
+    fresh: Seq2seqCheckpoint,
+    data: &Path,
+) -> Result<Seq2seqCheckpoint> {
+    if old.dims != fresh.dims || old.vocab != fresh.vocab || old.phonemes != fresh.phonemes {
+        bail!(
+            "{}: its words give another model than the checkpoint's (shape or vocabularies differ); resume with the data the run was trained on",
+            data.display()
+        );
+    }
+    if old.epochs_done >= fresh.config.epochs {
+        bail!(
+            "the checkpoint has done all {} epochs; give a larger --epochs to train further",
+            old.epochs_done
+        );
+    }
+    old.config = fresh.config;
+    Ok(old)
 }
 
 /// The files beside the model.
