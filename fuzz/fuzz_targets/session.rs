@@ -23,7 +23,6 @@
 
 #![no_main]
 
-use std::cell::Cell;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::OnceLock;
@@ -31,18 +30,21 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use micrornn::format;
 use micrornn::protocol::{parse, Command, GenSettings};
-use micrornn::session::{BoardInfo, Buffers, Platform, Session, MAX_LINE};
-use micrornn::store::sim::SimFlash;
+use micrornn::session::{BoardInfo, Buffers, Session, MAX_LINE};
 use micrornn::store::ModelStore;
 use micrornn::upload::{chunk_line, chunk_line_len, command, Event, Request, Sender};
+
+// The flash and the clock (moved by the harness, 1000 ticks per second, noting resets) of
+// the library's session tests.
+#[path = "../../shared/tests/session_common/mod.rs"]
+mod session_common;
+
+use session_common::{Clock, Flash};
 
 /// A generator: RNN, 8 units, 26 letters (trained by `micrornn train`, 1 epoch).
 const GENERATOR: &[u8] = include_bytes!("../seeds/model_loader/g_rnn.mrnn");
 /// A classifier: GRU, 2 units, vocabulary `abc`, labels `x`, `y`.
 const CLASSIFIER: &[u8] = include_bytes!("../seeds/model_loader/t_cls.mrnn");
-
-/// 64 KiB of NOR flash, 1 KiB pages, 4-byte words: two slots of 32 KiB.
-type Flash = SimFlash<65536, 1024, 4>;
 
 /// Output bytes after which a reply is interrupted by a typed byte.
 const REPLY_BUDGET: usize = 8192;
@@ -520,36 +522,5 @@ impl embedded_io::Write for Serial {
     }
     fn flush(&mut self) -> Result<(), Infallible> {
         Ok(())
-    }
-}
-
-/// A clock the harness moves (1000 ticks per second), which notes resets.
-#[derive(Default)]
-struct Clock {
-    now: Cell<u64>,
-    resets: Cell<u32>,
-}
-
-impl Platform for Clock {
-    fn ticks(&self) -> u64 {
-        self.now.get()
-    }
-    fn ticks_per_second(&self) -> u32 {
-        1000
-    }
-    fn instructions_per_tick(&self) -> u32 {
-        0
-    }
-    fn stack_peak(&self) -> usize {
-        0
-    }
-    fn stack_size(&self) -> usize {
-        0
-    }
-    fn static_ram(&self) -> usize {
-        0
-    }
-    fn reset(&self) {
-        self.resets.set(self.resets.get() + 1);
     }
 }

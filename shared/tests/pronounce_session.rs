@@ -4,126 +4,18 @@
 //! goes on; a model that does not fit the arena is refused with the reason.
 #![cfg(feature = "seq2seq")]
 
-use std::collections::VecDeque;
-use std::convert::Infallible;
-
 mod seq2seq_common;
+mod session_common;
 
-use micrornn::format::{self, CellKind};
+use micrornn::format::CellKind;
 use micrornn::seq2seq::{arena_words, greedy, write_line, Seq2seqQ, MAX_OUTPUT};
-use micrornn::session::{BoardInfo, Buffers, Platform, Session};
-use micrornn::store::sim::SimFlash;
-use micrornn::store::ModelStore;
 use micrornn::{Model, Rng};
 use seq2seq_common::{random_file, Shape, PHONEMES};
+use session_common::{store_with, Device};
 
-type Flash = SimFlash<65536, 1024, 4>;
-
-const INFO: BoardInfo = BoardInfo {
-    board: "host",
-    firmware: "test 0",
-    partition_addr: 0x1000,
-    partition_len: 65536,
-};
-
-#[derive(Default)]
-struct Serial {
-    input: VecDeque<u8>,
-    output: Vec<u8>,
-}
-
-impl embedded_io::ErrorType for Serial {
-    type Error = Infallible;
-}
-
-impl embedded_io::Read for Serial {
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Infallible> {
-        match (buf.first_mut(), self.input.pop_front()) {
-            (Some(slot), Some(b)) => {
-                *slot = b;
-                Ok(1)
-            }
-            _ => Ok(0),
-        }
-    }
-}
-
-impl embedded_io::ReadReady for Serial {
-    fn read_ready(&mut self) -> Result<bool, Infallible> {
-        Ok(!self.input.is_empty())
-    }
-}
-
-impl embedded_io::Write for Serial {
-    fn write(&mut self, buf: &[u8]) -> Result<usize, Infallible> {
-        self.output.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> Result<(), Infallible> {
-        Ok(())
-    }
-}
-
-struct Board;
-
-impl Platform for Board {
-    fn ticks(&self) -> u64 {
-        0
-    }
-    fn ticks_per_second(&self) -> u32 {
-        1000
-    }
-    fn instructions_per_tick(&self) -> u32 {
-        0
-    }
-    fn stack_peak(&self) -> usize {
-        0
-    }
-    fn stack_size(&self) -> usize {
-        0
-    }
-    fn static_ram(&self) -> usize {
-        0
-    }
-}
-
-struct Device {
-    session: Session<'static, &'static mut Flash>,
-    serial: Serial,
-}
-
-impl Device {
-    /// A session serving `model` with an arena of `arena` words and `outputs` outputs, echo off.
-    fn boot(model: &[u8], arena: usize, outputs: usize) -> Device {
-        let flash: &'static mut Flash = Box::leak(Box::new(Flash::new()));
-        let mut store = ModelStore::open(flash);
-        store
-            .begin(model.len() as u32, format::model_crc(model), false)
-            .unwrap();
-        store.write(0, model).unwrap();
-        store.commit().unwrap();
-        let buffers = Buffers {
-            arena: Box::leak(vec![0i32; arena].into_boxed_slice()),
-            logits: Box::leak(vec![0i32; outputs].into_boxed_slice()),
-        };
-        let mut d = Device {
-            session: Session::new(store, buffers, INFO),
-            serial: Serial::default(),
-        };
-        d.ask("echo off");
-        d
-    }
-
-    /// Sends a line; returns the reply lines (prompts and empty lines dropped).
-    fn ask(&mut self, line: &str) -> Vec<String> {
-        self.serial.input.extend(format!("{line}\r\n").as_bytes());
-        self.session.poll(&mut self.serial, &Board);
-        let out = String::from_utf8(std::mem::take(&mut self.serial.output)).unwrap();
-        out.split("\r\n")
-            .map(|l| l.trim_start_matches("> ").to_string())
-            .filter(|l| !l.is_empty())
-            .collect()
-    }
+/// A session serving `model` with an arena of `arena` words and `outputs` outputs, echo off.
+fn boot(model: &[u8], arena: usize, outputs: usize) -> Device {
+    Device::boot_with_outputs(store_with(Some(model)), arena, outputs)
 }
 
 /// The host's line for `word`: greedy decoding on the integer network, `write_line`.
@@ -183,7 +75,7 @@ fn pronounce_gives_the_hosts_lines() {
     let mut lengths = std::collections::BTreeSet::new();
     for (i, s) in SHAPES.into_iter().enumerate() {
         let m = seq2seq_file(s, 11 + i as u64);
-        let mut d = Device::boot(&m, needs(s), 16);
+        let mut d = boot(&m, needs(s), 16);
         let info = d.ask("info");
         let head = format!(
             "model {} hidden {}",
@@ -218,7 +110,7 @@ fn pronounce_gives_the_hosts_lines() {
 fn every_misuse_gets_one_err_line() {
     let s = SHAPES[0];
     let m = seq2seq_file(s, 5);
-    let mut d = Device::boot(&m, needs(s), 16);
+    let mut d = boot(&m, needs(s), 16);
     let cases = [
         ("pronounce", "err usage: pronounce <word>..."),
         // Every word is checked before the first answer.
@@ -250,7 +142,7 @@ fn pronounce_on_another_model_says_what_it_needs() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/names.mrnn"
     ));
-    let mut d = Device::boot(bytes, 4096, 64);
+    let mut d = boot(bytes, 4096, 64);
     let got = d.ask("pronounce anna");
     assert_eq!(
         got,
@@ -264,7 +156,7 @@ fn a_model_that_does_not_fit_is_refused_with_the_reason() {
     let m = seq2seq_file(s, 8);
     let need = needs(s);
     // One word short of the arena.
-    let mut d = Device::boot(&m, need - 1, 16);
+    let mut d = boot(&m, need - 1, 16);
     let want = format!(
         "err no valid model: RAM for the state too small: needs {} bytes, has {} bytes",
         4 * need,
@@ -272,7 +164,7 @@ fn a_model_that_does_not_fit_is_refused_with_the_reason() {
     );
     assert_eq!(d.ask("pronounce hello"), [want]);
     // Too few outputs for the P decoder tokens.
-    let mut d = Device::boot(&m, need, PHONEMES.len());
+    let mut d = boot(&m, need, PHONEMES.len());
     let want = format!(
         "err no valid model: RAM for the outputs too small: needs {} bytes, has {} bytes",
         4 * (PHONEMES.len() + 1),

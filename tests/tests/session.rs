@@ -1,86 +1,16 @@
 //! The serial session, run on the host with a scripted byte stream: protocol, errors,
 //! and the same names as `micrornn generate`.
 
-use std::collections::VecDeque;
-use std::convert::Infallible;
+// The serial line, board and flash of the library's session tests.
+#[path = "../../shared/tests/session_common/mod.rs"]
+mod session_common;
 
 use micrornn::sampler::Settings;
-use micrornn::session::{BoardInfo, Buffers, Platform, Session};
-use micrornn::store::sim::SimFlash;
+use micrornn::session::{Buffers, Session};
 use micrornn::store::ModelStore;
 use micrornn_tests::{small_names, tiny_config, train_tiny};
 use micrornn_trainer::eval::host_model::generate_names;
-
-/// A serial line: bytes still to arrive, and what the session sent.
-struct Line {
-    input: VecDeque<u8>,
-    output: Vec<u8>,
-}
-
-impl embedded_io::ErrorType for Line {
-    type Error = Infallible;
-}
-
-impl embedded_io::Read for Line {
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Infallible> {
-        match (buf.first_mut(), self.input.pop_front()) {
-            (Some(slot), Some(b)) => {
-                *slot = b;
-                Ok(1)
-            }
-            _ => Ok(0),
-        }
-    }
-}
-
-impl embedded_io::ReadReady for Line {
-    fn read_ready(&mut self) -> Result<bool, Infallible> {
-        Ok(!self.input.is_empty())
-    }
-}
-
-impl embedded_io::Write for Line {
-    fn write(&mut self, buf: &[u8]) -> Result<usize, Infallible> {
-        self.output.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> Result<(), Infallible> {
-        Ok(())
-    }
-}
-
-struct FakeBoard;
-
-impl Platform for FakeBoard {
-    fn ticks(&self) -> u64 {
-        0
-    }
-    fn ticks_per_second(&self) -> u32 {
-        1000
-    }
-    fn instructions_per_tick(&self) -> u32 {
-        0
-    }
-    fn stack_peak(&self) -> usize {
-        0
-    }
-    fn stack_size(&self) -> usize {
-        0
-    }
-    fn static_ram(&self) -> usize {
-        0
-    }
-}
-
-const INFO: BoardInfo = BoardInfo {
-    board: "host",
-    firmware: "test 0",
-    partition_addr: 0x1000,
-    partition_len: 65536,
-};
-
-/// 64 KiB of NOR flash, 1 KiB pages, 4-byte words.
-type Flash = SimFlash<65536, 1024, 4>;
+use session_common::{Clock, Flash, Serial, INFO};
 
 /// Runs a session over a model store holding `model` (put there through the store, which
 /// refuses a damaged one; an empty `model` leaves the store empty), sending `script` one
@@ -111,15 +41,13 @@ fn converse_chunks(model: &[u8], arena_words: usize, chunks: &[&[u8]]) -> String
         logits: &mut logits,
     };
     let mut session = Session::new(store, buffers, INFO);
-    let mut line = Line {
-        input: VecDeque::new(),
-        output: Vec::new(),
-    };
+    let mut line = Serial::default();
+    let board = Clock::default();
     session.banner(&mut line);
     for chunk in chunks {
         line.input.extend(chunk.iter());
         while let Some(b) = line.input.pop_front() {
-            session.on_byte(b, &mut line, &FakeBoard);
+            session.on_byte(b, &mut line, &board);
         }
     }
     String::from_utf8(line.output).expect("the session writes UTF-8")
