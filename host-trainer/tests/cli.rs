@@ -1,46 +1,17 @@
 //! The `micrornn` command line, run as a user runs it.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
-fn micrornn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_micrornn"))
-        .args(args)
-        .output()
-        .expect("runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Asserts a clean failure: exit code 1, one `error:` line, no panic.
-fn assert_clean_error(o: &Output, needle: &str) {
-    let err = stderr(o);
-    assert_eq!(o.status.code(), Some(1), "stderr: {err}");
-    assert!(
-        err.starts_with("error: ") && err.trim_end().lines().count() == 1,
-        "{err:?}"
-    );
-    assert!(err.contains(needle), "{err:?} lacks {needle:?}");
-    assert!(!err.contains("panicked"), "{err}");
-}
+mod common;
+use common::{assert_clean_error, micrornn, repo_path, stderr, stdout, tmp_dir};
 
 /// A model trained once for all tests here: (folder, model.mrnn).
 fn trained() -> &'static (PathBuf, PathBuf) {
     static DIR: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli");
-        std::fs::create_dir_all(&dir).unwrap();
-        let csv = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/names.csv"),
-        )
-        .unwrap();
+        let dir = tmp_dir("cli");
+        let csv = std::fs::read_to_string(repo_path("data/names.csv")).unwrap();
         let subset: Vec<&str> = csv
             .lines()
             .take(1)

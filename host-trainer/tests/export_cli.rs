@@ -2,18 +2,17 @@
 //! advice it prints, and clear refusals; `micrornn ports` runs.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use micrornn::format::{CellKind, Task};
 use micrornn_trainer::export::quantize::export;
 use micrornn_trainer::train::params::Dims;
 
+mod common;
+use common::micrornn_in;
+
 fn micrornn(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_micrornn"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
+    micrornn_in(dir, args)
 }
 
 fn text(o: &Output) -> String {

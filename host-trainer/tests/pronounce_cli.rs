@@ -1,8 +1,7 @@
 //! `micrornn pronounce`, `eval` of a seq2seq model, `generate --pronounce` and `inspect`,
 //! run as a user runs them, on small models made with the seq2seq export.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use micrornn::format::{CellKind, Task};
@@ -16,50 +15,20 @@ use micrornn_trainer::eval::beam::beam_search;
 use micrornn_trainer::train::params::Dims;
 use micrornn_trainer::train::seq2seq_ckpt::{Seq2seqCheckpoint, Seq2seqConfig};
 
+mod common;
+use common::{
+    assert_clean_error_quiet, micrornn, ok, ok_keep, repo_path, s, stderr, tmp_dir, write_file,
+};
+
 /// The spelling's characters (sorted) and the phonemes (sorted), of both test models.
 const CHARS: &str = "'abcdefghijklmnopqrstuvwxyz";
 const PHONEMES: [&str; 5] = ["AA0", "AA1", "B", "K", "S"];
 /// Id of `AA1`, the phoneme the biased model always says.
 const AA1: usize = 1;
 
-fn micrornn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_micrornn"))
-        .args(args)
-        .output()
-        .expect("runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Asserts success and returns stdout.
-fn ok(o: Output) -> String {
-    assert!(o.status.success(), "stderr: {}", stderr(&o));
-    stdout(&o)
-}
-
-/// Asserts a clean failure: exit code 1, one `error:` line, no panic.
-fn assert_clean_error(o: &Output, needle: &str) {
-    let err = stderr(o);
-    assert_eq!(o.status.code(), Some(1), "stderr: {err}");
-    assert!(
-        err.starts_with("error: ") && err.trim_end().lines().count() == 1,
-        "{err:?}"
-    );
-    assert!(err.contains(needle), "{err:?} lacks {needle:?}");
-    assert!(!err.contains("panicked"), "{err}");
-    assert!(o.stdout.is_empty(), "printed {:?}", stdout(o));
-}
-
+/// This file's folder under the tests' temporary directory.
 fn dir() -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pronounce_cli");
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    tmp_dir("pronounce_cli")
 }
 
 fn shape() -> Seq2seqShape {
@@ -92,9 +61,8 @@ fn export(params: &[f32]) -> Vec<u8> {
 fn models() -> &'static (PathBuf, PathBuf) {
     static M: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     M.get_or_init(|| {
-        let (random, fixed) = (dir().join("random.mrnn"), dir().join("aa1.mrnn"));
-        std::fs::write(&random, export(&random_weights())).unwrap();
-        std::fs::write(&fixed, export(&aa1_weights())).unwrap();
+        let random = write_file(&dir(), "random.mrnn", export(&random_weights()));
+        let fixed = write_file(&dir(), "aa1.mrnn", export(&aa1_weights()));
         (random, fixed)
     })
 }
@@ -163,10 +131,6 @@ fn checkpoint(name: &str, params: Vec<f32>) -> PathBuf {
     let path = dir().join(name);
     ck.write(&path).unwrap();
     path
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// What the shared library's `pronounce` (the device's code) writes for `word`.
@@ -254,17 +218,16 @@ fn beam_search_on_the_command_line_is_the_librarys() {
 fn pronounce_refuses_what_the_model_cannot_read_with_one_line() {
     let (random, _) = models();
     let o = micrornn(&["pronounce", "--model", s(random), "hello", "héllo"]);
-    assert_clean_error(&o, "\"héllo\": character 'é' is not in the vocabulary");
+    assert_clean_error_quiet(&o, "\"héllo\": character 'é' is not in the vocabulary");
     let long = "a".repeat(33);
     let o = micrornn(&["pronounce", "--model", s(random), &long]);
-    assert_clean_error(&o, "the model reads at most 32");
+    assert_clean_error_quiet(&o, "the model reads at most 32");
     let o = micrornn(&["pronounce", "--model", s(random), "--beam", "0", "a"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
 /// A generator model file (not seq2seq).
 fn generator() -> PathBuf {
-    let path = dir().join("names.mrnn");
     let dims = Dims::generate(CellKind::Rnn, 1, 8, CHARS.len() + 2);
     let params: Vec<f32> = (0..dims.param_count())
         .map(|i| (i % 7) as f32 * 0.01)
@@ -276,22 +239,19 @@ fn generator() -> PathBuf {
         &[],
     )
     .unwrap();
-    std::fs::write(&path, bytes).unwrap();
-    path
+    write_file(&dir(), "names.mrnn", bytes)
 }
 
 #[test]
 fn pronounce_refuses_another_kind_of_model() {
     let names = generator();
     let o = micrornn(&["pronounce", "--model", s(&names), "hello"]);
-    assert_clean_error(&o, "generates names: this needs a seq2seq model");
+    assert_clean_error_quiet(&o, "generates names: this needs a seq2seq model");
 }
 
 /// Writes a `.dict` file of `lines`.
 fn dict(name: &str, lines: &[String]) -> PathBuf {
-    let path = dir().join(name);
-    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
-    path
+    write_file(&dir(), name, lines.join("\n") + "\n")
 }
 
 #[test]
@@ -377,36 +337,15 @@ fn eval_leaves_out_words_the_model_cannot_read_and_says_so() {
     );
 }
 
-/// Like [`ok`], without consuming the output.
-fn ok_keep(o: &Output) -> String {
-    assert!(o.status.success(), "stderr: {}", stderr(o));
-    stdout(o)
-}
-
 #[test]
 fn generate_pronounces_each_name() {
     let (random, _) = models();
     let names = generator();
-    let plain = ok(micrornn(&[
-        "generate",
-        "--model",
-        s(&names),
-        "-n",
-        "5",
-        "--seed",
-        "3",
-    ]));
-    let spoken = ok(micrornn(&[
-        "generate",
-        "--model",
-        s(&names),
-        "-n",
-        "5",
-        "--seed",
-        "3",
-        "--pronounce",
-        s(random),
-    ]));
+    let generate = ["generate", "--model", s(&names), "-n", "5", "--seed", "3"];
+    let plain = ok(micrornn(&generate));
+    let spoken = ok(micrornn(
+        &[&generate[..], &["--pronounce", s(random)]].concat(),
+    ));
     let bytes = std::fs::read(random).unwrap();
     assert_eq!(plain.lines().count(), 5);
     for (name, line) in plain.lines().zip(spoken.lines()) {
@@ -417,9 +356,9 @@ fn generate_pronounces_each_name() {
         }
     }
     let o = micrornn(&["generate", "--model", s(&names), "--pronounce", s(&names)]);
-    assert_clean_error(&o, "generates names: this needs a seq2seq model");
+    assert_clean_error_quiet(&o, "generates names: this needs a seq2seq model");
     let o = micrornn(&["generate", "--model", s(random)]);
-    assert_clean_error(
+    assert_clean_error_quiet(
         &o,
         "is a seq2seq model (it pronounces words): use micrornn pronounce",
     );
@@ -504,10 +443,7 @@ fn a_checkpoint_runs_the_float_path() {
 fn eval_agrees_with_the_trainers_own_validation_score() {
     // A tiny run: the trainer prints its float greedy PER and WER on the validation
     // words it writes to M.val.dict; eval of M.ckpt on that file must say the same.
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/cmudict-train.dict"),
-    )
-    .unwrap();
+    let text = std::fs::read_to_string(repo_path("data/cmudict-train.dict")).unwrap();
     let lines: Vec<String> = text.lines().step_by(400).map(String::from).collect();
     let data = dict("tiny-train.dict", &lines);
     let out = dir().join("tiny.mrnn");

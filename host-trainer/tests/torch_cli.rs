@@ -3,51 +3,32 @@
 //! import → export gives the same bytes; bad files are one clean error line.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn micrornn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_micrornn"))
-        .args(args)
-        .output()
-        .expect("runs")
-}
+mod common;
+use common::{assert_clean_error, fresh_tmp_dir, micrornn, repo_path, s, stderr, stdout};
 
+/// `micrornn ARGS`: asserts success and returns stdout.
 fn ok(args: &[&str]) -> String {
     let o = micrornn(args);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{args:?}: {err}");
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    stdout(&o)
 }
 
-/// Asserts a clean failure: exit code 1, one `error:` line naming `needle`, no panic.
+/// Asserts a clean failure of `micrornn ARGS`: exit code 1, one `error:` line naming
+/// `needle`, no panic.
 fn clean_error(args: &[&str], needle: &str) {
     let o = micrornn(args);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
-    assert!(
-        err.starts_with("error: ") && err.trim_end().lines().count() == 1,
-        "{err:?}"
-    );
-    assert!(err.contains(needle), "{err:?} lacks {needle:?}");
-    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+    assert_clean_error(&o, needle);
 }
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/torch")
+    repo_path("tests/fixtures/torch")
 }
 
+/// A fresh folder `name` for one test.
 fn tmp(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("torch_cli")
-        .join(name);
-    // Fresh each run: a file left by an earlier run must not pass for this one's.
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    fresh_tmp_dir(Path::new("torch_cli").join(name))
 }
 
 #[test]

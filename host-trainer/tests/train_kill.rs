@@ -3,31 +3,18 @@
 //! finishes with the bytes of a run that was never interrupted. Unix only (SIGKILL).
 #![cfg(unix)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use micrornn::rng::Rng;
 use micrornn_trainer::train::checkpoint::Checkpoint;
 
+mod common;
+use common::names;
+
 /// Kills at least this many runs (and half as many after a checkpoint was written).
 const KILLS: usize = 24;
-
-/// Every `step`-th name of the repository's data set (up to `n`), one per line.
-fn names(dir: &Path, n: usize, step: usize) -> PathBuf {
-    let csv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/names.csv");
-    let text = std::fs::read_to_string(csv).unwrap();
-    let names: Vec<&str> = text
-        .lines()
-        .skip(1)
-        .step_by(step)
-        .filter_map(|l| l.split(',').next())
-        .take(n)
-        .collect();
-    let path = dir.join("names.txt");
-    std::fs::write(&path, names.join("\n")).unwrap();
-    path
-}
 
 /// `micrornn train` of a small GRU for `epochs` writing `out`: fresh, or resuming `out`'s
 /// checkpoint.

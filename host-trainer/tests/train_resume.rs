@@ -1,34 +1,17 @@
 //! `micrornn train` as a user runs it: `--resume` from another folder than the one the
 //! run started in, and a run without a validation split (`--val-frac 0`).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 use micrornn_trainer::train::checkpoint::Checkpoint;
 
-/// Every `step`-th name of the repository's data set (up to `n`), one per line, in `dir`.
-fn names(dir: &Path, n: usize, step: usize) -> PathBuf {
-    let csv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/names.csv");
-    let text = std::fs::read_to_string(csv).unwrap();
-    let names: Vec<&str> = text
-        .lines()
-        .skip(1)
-        .step_by(step)
-        .filter_map(|l| l.split(',').next())
-        .take(n)
-        .collect();
-    let path = dir.join("names.txt");
-    std::fs::write(&path, names.join("\n")).unwrap();
-    path
-}
+mod common;
+use common::{micrornn_in, names};
 
 /// `micrornn ARGS` run in `cwd`; fails the test if it fails.
 fn micrornn(cwd: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_micrornn"))
-        .current_dir(cwd)
-        .args(args)
-        .output()
-        .unwrap();
+    let out = micrornn_in(cwd, args);
     assert!(
         out.status.success(),
         "micrornn {args:?} failed: {}",
@@ -86,34 +69,22 @@ fn resume_works_from_another_folder() {
     // the data.
     let moved = root.path().join("elsewhere.txt");
     std::fs::rename(&data, &moved).unwrap();
-    let fail = Command::new(env!("CARGO_BIN_EXE_micrornn"))
-        .current_dir(root.path())
-        .args([
-            "train",
-            "--resume",
-            "run/m.ckpt",
-            "--epochs",
-            "3",
-            "--quiet",
-        ])
-        .output()
-        .unwrap();
+    let resume = [
+        "train",
+        "--resume",
+        "run/m.ckpt",
+        "--epochs",
+        "3",
+        "--quiet",
+    ];
+    let fail = micrornn_in(root.path(), &resume);
     assert!(!fail.status.success());
     let e = String::from_utf8_lossy(&fail.stderr);
     assert!(e.contains("names.txt") && e.contains("--data"), "{e}");
     // ...and --data points at it.
     micrornn(
         root.path(),
-        &[
-            "train",
-            "--resume",
-            "run/m.ckpt",
-            "--epochs",
-            "3",
-            "--quiet",
-            "--data",
-            "elsewhere.txt",
-        ],
+        &[&resume[..], &["--data", "elsewhere.txt"]].concat(),
     );
     assert_eq!(
         Checkpoint::read(&run.join("m.ckpt")).unwrap().epochs_done,

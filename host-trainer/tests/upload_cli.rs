@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -20,6 +20,9 @@ use micrornn::store::ModelStore;
 use micrornn::Task;
 use micrornn_trainer::device::upload::model_crc;
 use micrornn_trainer::export::quantize::export;
+
+mod common;
+use common::{assert_clean_error, micrornn, stderr, tmp_dir};
 
 /// The simulated flash: 64 KiB, 1 KiB pages, 4-byte words (the nRF51's geometry).
 type Flash = SimFlash<65536, 1024, 4>;
@@ -331,8 +334,7 @@ fn word_model(seed: u64) -> Vec<u8> {
 fn files() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("upload_cli");
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tmp_dir("upload_cli");
         let write = |name: &str, bytes: Vec<u8>| std::fs::write(dir.join(name), bytes).unwrap();
         write("a.mrnn", model(CellKind::Rnn, 32, 1));
         write("words.mrnn", word_model(6));
@@ -352,13 +354,6 @@ fn file(name: &str) -> String {
     files().join(name).to_str().unwrap().to_string()
 }
 
-fn micrornn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_micrornn"))
-        .args(args)
-        .output()
-        .expect("runs")
-}
-
 fn upload(dev: &Device, extra: &[&str]) -> Output {
     let mut args = vec!["device", "--port", &dev.port, "--timeout", "10", "upload"];
     args.extend_from_slice(extra);
@@ -369,22 +364,6 @@ fn info(dev: &Device) -> String {
     let o = micrornn(&["device", "--port", &dev.port, "info"]);
     assert!(o.status.success(), "{}", stderr(&o));
     String::from_utf8(o.stdout).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A clean failure: exit code 1, one `error:` line, no panic.
-fn assert_clean_error(o: &Output, needle: &str) {
-    let err = stderr(o);
-    assert_eq!(o.status.code(), Some(1), "stderr: {err}");
-    assert!(
-        err.starts_with("error: ") && err.trim_end().lines().count() == 1,
-        "{err:?}"
-    );
-    assert!(err.contains(needle), "{err:?} lacks {needle:?}");
-    assert!(!err.contains("panicked"), "{err}");
 }
 
 /// The `slot …` line of `info`.

@@ -2,7 +2,7 @@
 //! trainer's token ids against the ids the classification path feeds, on the whole corpus.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 
 use micrornn::words::{classify_text, WordVocab};
@@ -10,44 +10,36 @@ use micrornn::Net;
 use micrornn_trainer::data::messages::load_messages;
 use micrornn_trainer::data::words::{build_vocab, encode};
 
-fn micrornn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_micrornn"))
-        .args(args)
-        .output()
-        .expect("runs")
+mod common;
+use common::{assert_clean_error, micrornn, ok, repo_path, s, tmp_dir, write_file};
+
+/// `micrornn COMMAND --data DATA` with the text in column `body` and the label in `kind`,
+/// then `extra`.
+fn on_slice(command: &[&str], data: &Path, extra: &[&str]) -> Output {
+    let columns = [
+        "--data",
+        s(data),
+        "--text-column",
+        "body",
+        "--label-column",
+        "kind",
+    ];
+    micrornn(&[command, &columns[..], extra].concat())
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
+/// `micrornn train` of a word classifier on `data` (see [`on_slice`]).
+fn train_words(data: &Path, extra: &[&str]) -> Output {
+    let train = ["train", "--task", "classify", "--tokens", "word"];
+    on_slice(&train, data, extra)
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Asserts success and returns stdout.
-fn ok(o: Output) -> String {
-    assert!(o.status.success(), "stderr: {}", stderr(&o));
-    stdout(&o)
-}
-
-/// Asserts a clean failure: exit code 1, one `error:` line, no panic.
-fn assert_clean_error(o: &Output, needle: &str) {
-    let err = stderr(o);
-    assert_eq!(o.status.code(), Some(1), "stderr: {err}");
-    assert!(
-        err.starts_with("error: ") && err.trim_end().lines().count() == 1,
-        "{err:?}"
-    );
-    assert!(err.contains(needle), "{err:?} lacks {needle:?}");
+/// `micrornn eval` of `model` on `data` (see [`on_slice`]).
+fn eval_words(model: &Path, data: &Path, extra: &[&str]) -> Output {
+    on_slice(&["eval", "--model", s(model)], data, extra)
 }
 
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/spamassassin-train.csv")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    repo_path("data/spamassassin-train.csv")
 }
 
 /// A small word model trained once for all tests here, on every 8th message (a few
@@ -55,44 +47,34 @@ fn s(p: &Path) -> &str {
 fn trained() -> &'static (PathBuf, PathBuf) {
     static DIR: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("words_cli");
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tmp_dir("words_cli");
         let all = load_messages(&corpus(), "text", "label", None).unwrap();
         let idx: Vec<usize> = (0..all.len()).step_by(8).collect();
         let slice = all.subset(&idx);
-        let data = dir.join("slice.csv");
-        std::fs::write(&data, slice.to_csv("body", "kind").unwrap()).unwrap();
+        let data = write_file(&dir, "slice.csv", slice.to_csv("body", "kind").unwrap());
         let out = dir.join("w.mrnn");
-        let o = micrornn(&[
-            "train",
-            "--task",
-            "classify",
-            "--tokens",
-            "word",
-            "--data",
-            s(&data),
-            "--text-column",
-            "body",
-            "--label-column",
-            "kind",
-            "--vocab-size",
-            "300",
-            "--max-words",
-            "32",
-            "--hidden",
-            "16",
-            "--embed",
-            "8",
-            "--epochs",
-            "10",
-            "--lr",
-            "0.01",
-            "--threads",
-            "2",
-            "--out",
-            s(&out),
-            "-q",
-        ]);
+        let o = train_words(
+            &data,
+            &[
+                "--vocab-size",
+                "300",
+                "--max-words",
+                "32",
+                "--hidden",
+                "16",
+                "--embed",
+                "8",
+                "--epochs",
+                "10",
+                "--lr",
+                "0.01",
+                "--threads",
+                "2",
+                "--out",
+                s(&out),
+                "-q",
+            ],
+        );
         let text = ok(o);
         assert!(text.contains("for validation"), "{text}");
         assert!(text.contains("300 words (+ PAD, UNK)"), "{text}");
@@ -119,8 +101,7 @@ fn classify_a_text_and_a_file_of_lines_both_paths() {
         "",
         "Dear friend, I am a banker in Lagos with an offer",
     ];
-    let file = dir.join("lines.txt");
-    std::fs::write(&file, texts.join("\n") + "\n").unwrap();
+    let file = write_file(dir, "lines.txt", texts.join("\n") + "\n");
     for m in [model.clone(), model.with_extension("ckpt")] {
         let from_file = ok(micrornn(&[
             "classify",
@@ -155,14 +136,12 @@ fn eval_counts_match_a_hand_count() {
     for (t, l) in rows {
         csv += &format!("\"{t}\",{l}\n");
     }
-    let data = dir.join("tiny.csv");
-    std::fs::write(&data, csv).unwrap();
+    let data = write_file(dir, "tiny.csv", csv);
     let mut lines = String::new();
     for (t, _) in rows {
         lines += &format!("{t}\n");
     }
-    let file = dir.join("tiny.txt");
-    std::fs::write(&file, lines).unwrap();
+    let file = write_file(dir, "tiny.txt", lines);
     let verdicts = ok(micrornn(&[
         "classify",
         "--model",
@@ -213,20 +192,8 @@ fn eval_counts_match_a_hand_count() {
 fn validation_split_evaluates_and_int8_agrees_with_float() {
     let (_, model) = trained();
     let val = model.with_extension("val.csv");
-    let json = ok(micrornn(&[
-        "eval",
-        "--model",
-        s(model),
-        "--data",
-        s(&val),
-        "--text-column",
-        "body",
-        "--label-column",
-        "kind",
-        "--compare",
-        s(&model.with_extension("ckpt")),
-        "--json",
-    ]));
+    let ckpt = model.with_extension("ckpt");
+    let json = ok(eval_words(model, &val, &["--compare", s(&ckpt), "--json"]));
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     // 626 messages, 10% held out per label.
     assert_eq!(v["messages"], 63);
@@ -306,20 +273,7 @@ fn word_errors_are_clean() {
         &micrornn(&["train", "--task", "classify", "--max-words", "8"]),
         "are for --tokens word",
     );
-    let base = [
-        "train",
-        "--task",
-        "classify",
-        "--tokens",
-        "word",
-        "--data",
-        s(&data),
-        "--text-column",
-        "body",
-        "--label-column",
-        "kind",
-    ];
-    let with = |extra: &[&str]| micrornn(&[&base[..], extra].concat());
+    let with = |extra: &[&str]| train_words(&data, extra);
     assert_clean_error(&with(&["--max-words", "0"]), "--max-words must be in");
     assert_clean_error(&with(&["--vocab-size", "0"]), "--vocab-size must be in");
     assert_clean_error(&with(&["--embed", "0"]), "needs an embedding");
@@ -336,19 +290,7 @@ fn word_errors_are_clean() {
         "no `text` column",
     );
     assert_clean_error(
-        &micrornn(&[
-            "eval",
-            "--model",
-            s(model),
-            "--data",
-            s(&data),
-            "--text-column",
-            "body",
-            "--label-column",
-            "kind",
-            "--positive",
-            "eggs",
-        ]),
+        &eval_words(model, &data, &["--positive", "eggs"]),
         "not one of the model's labels",
     );
 }
@@ -356,29 +298,23 @@ fn word_errors_are_clean() {
 #[test]
 fn boards_whose_firmware_reads_no_words_refuse_a_word_model() {
     let (dir, model) = trained();
-    let hex = dir.join("w.hex");
-    assert_clean_error(
-        &micrornn(&[
+    let export = |board: &str, out: &Path| {
+        micrornn(&[
             "export",
             "--model",
             s(model),
             "--board",
-            "microbit",
+            board,
             "--out",
-            s(&hex),
-        ]),
+            s(out),
+        ])
+    };
+    assert_clean_error(
+        &export("microbit", &dir.join("w.hex")),
         "built without word classifiers",
     );
     let uf2 = dir.join("w.uf2");
-    ok(micrornn(&[
-        "export",
-        "--model",
-        s(model),
-        "--board",
-        "pico",
-        "--out",
-        s(&uf2),
-    ]));
+    ok(export("pico", &uf2));
     assert!(std::fs::metadata(&uf2).unwrap().len() > 0);
 }
 

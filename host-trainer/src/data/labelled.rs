@@ -14,10 +14,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use micrornn::vocab::Vocab;
 
-use crate::data::names::{check_name, column, read_text, shuffle, Skipped};
+use crate::data::csv_rows::CsvRows;
+use crate::data::names::{check_name, read_text, shuffle, Skipped};
 
 /// Most distinct labels a classifier may have.
 pub const MAX_LABELS: usize = 64;
@@ -119,25 +120,19 @@ pub fn labelled_from_text(
     vocab: Option<&Vocab<'_>>,
     labels: Option<&[String]>,
 ) -> Result<Labelled> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let headers = rdr
-        .headers()
-        .with_context(|| format!("{}:1: cannot read the CSV header", path.display()))?
-        .clone();
-    let name_col = column(&headers, "name", path)?;
-    let label_col = column(&headers, label_column, path)?;
-    let count_col = headers.iter().position(|h| h.trim() == "count");
+    let mut csv = CsvRows::new(text, path)?;
+    let name_col = csv.column("name")?;
+    let label_col = csv.column(label_column)?;
+    let count_col = csv.optional_column("count");
     let mut out = Labelled::default();
     // name -> births per label value, in first-seen order of names.
     let mut order: Vec<String> = Vec::new();
     let mut births: HashMap<String, HashMap<String, u64>> = HashMap::new();
-    for rec in rdr.records() {
-        let rec = rec.with_context(|| format!("{}: malformed CSV", path.display()))?;
-        let line = rec.position().map_or(0, |p| p.line());
+    for rec in csv.rows() {
+        let rec = rec?;
+        let line = rec.line;
         out.rows += 1;
-        let field = |col: usize| rec.get(col).unwrap_or("").trim();
+        let field = |col: usize| rec.field(col).trim();
         let row = check_name(field(name_col), vocab).and_then(|name| {
             let label = check_label(field(label_col), labels)?;
             let n = match count_col {
@@ -158,22 +153,8 @@ pub fn labelled_from_text(
             Err(reason) => out.skipped.push(Skipped { line, reason }),
         }
     }
-    out.labels = match labels {
-        Some(l) => l.to_vec(),
-        None => {
-            let mut l: Vec<String> = births.values().flat_map(|m| m.keys().cloned()).collect();
-            l.sort_unstable();
-            l.dedup();
-            l
-        }
-    };
-    if out.labels.len() > MAX_LABELS {
-        bail!(
-            "{}: {} distinct values in column `{label_column}`, more than {MAX_LABELS} labels",
-            path.display(),
-            out.labels.len()
-        );
-    }
+    let seen = births.values().flat_map(|m| m.keys().cloned());
+    out.labels = label_names(labels, seen, path, label_column)?;
     let id: HashMap<&str, usize> = out
         .labels
         .iter()
@@ -207,8 +188,39 @@ pub fn labelled_from_text(
     Ok(out)
 }
 
+/// The labels of a file read with the model's `labels` (as they are) or without (the
+/// distinct values `seen` in `label_column`, sorted); an error if there are more than
+/// [`MAX_LABELS`]. `path` only names the file in the error.
+pub(crate) fn label_names(
+    labels: Option<&[String]>,
+    seen: impl IntoIterator<Item = String>,
+    path: &Path,
+    label_column: &str,
+) -> Result<Vec<String>> {
+    let names = match labels {
+        Some(l) => l.to_vec(),
+        None => {
+            let mut l: Vec<String> = seen.into_iter().collect();
+            l.sort_unstable();
+            l.dedup();
+            l
+        }
+    };
+    if names.len() > MAX_LABELS {
+        bail!(
+            "{}: {} distinct values in column `{label_column}`, more than {MAX_LABELS} labels",
+            path.display(),
+            names.len()
+        );
+    }
+    Ok(names)
+}
+
 /// Checks a trimmed label value (against the model's labels, if given).
-fn check_label<'s>(label: &'s str, labels: Option<&[String]>) -> Result<&'s str, String> {
+pub(crate) fn check_label<'s>(
+    label: &'s str,
+    labels: Option<&[String]>,
+) -> Result<&'s str, String> {
     if label.is_empty() {
         return Err("empty label".into());
     }
@@ -237,13 +249,7 @@ fn parse_count(s: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-
-    fn file(body: &str) -> tempfile::TempPath {
-        let mut f = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
-        f.write_all(body.as_bytes()).unwrap();
-        f.into_temp_path()
-    }
+    use crate::data::csv_rows::temp_csv as file;
 
     #[test]
     fn majority_by_count_ties_left_out_and_bad_rows_skipped() {

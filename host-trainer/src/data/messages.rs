@@ -8,10 +8,11 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
-use crate::data::labelled::{MAX_LABELS, MAX_LABEL_LEN};
-use crate::data::names::{column, read_text, shuffle, Names, Skipped};
+use crate::data::csv_rows::CsvRows;
+use crate::data::labelled::{check_label, label_names};
+use crate::data::names::{read_text, shuffle, Names, Skipped};
 
 /// Messages with their label.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -114,44 +115,26 @@ pub fn load_messages(
     labels: Option<&[String]>,
 ) -> Result<Messages> {
     let text = read_text(path)?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let headers = rdr
-        .headers()
-        .with_context(|| format!("{}:1: cannot read the CSV header", path.display()))?
-        .clone();
-    let text_col = column(&headers, text_column, path)?;
-    let label_col = column(&headers, label_column, path)?;
+    let mut csv = CsvRows::new(&text, path)?;
+    let text_col = csv.column(text_column)?;
+    let label_col = csv.column(label_column)?;
     let mut out = Messages::default();
     let mut raw: Vec<(String, String)> = Vec::new();
-    for rec in rdr.records() {
-        let rec = rec.with_context(|| format!("{}: malformed CSV", path.display()))?;
-        let line = rec.position().map_or(0, |p| p.line());
+    for row in csv.rows() {
+        let row = row?;
         out.rows += 1;
-        let text = rec.get(text_col).unwrap_or("");
-        let label = rec.get(label_col).unwrap_or("").trim();
+        let text = row.field(text_col);
+        let label = row.field(label_col).trim();
         match check(text, label, labels) {
             Ok(()) => raw.push((text.to_string(), label.to_string())),
-            Err(reason) => out.skipped.push(Skipped { line, reason }),
+            Err(reason) => out.skipped.push(Skipped {
+                line: row.line,
+                reason,
+            }),
         }
     }
-    out.labels = match labels {
-        Some(l) => l.to_vec(),
-        None => {
-            let mut l: Vec<String> = raw.iter().map(|(_, l)| l.clone()).collect();
-            l.sort_unstable();
-            l.dedup();
-            l
-        }
-    };
-    if out.labels.len() > MAX_LABELS {
-        bail!(
-            "{}: {} distinct values in column `{label_column}`, more than {MAX_LABELS} labels",
-            path.display(),
-            out.labels.len()
-        );
-    }
+    let seen = raw.iter().map(|(_, l)| l.clone());
+    out.labels = label_names(labels, seen, path, label_column)?;
     for (text, label) in raw {
         let id = out.labels.iter().position(|l| *l == label).unwrap_or(0);
         out.texts.push(text);
@@ -173,35 +156,13 @@ fn check(text: &str, label: &str, labels: Option<&[String]>) -> Result<(), Strin
     if text.trim().is_empty() {
         return Err("empty text".into());
     }
-    if label.is_empty() {
-        return Err("empty label".into());
-    }
-    if label.len() > MAX_LABEL_LEN || label.chars().any(|c| c.is_control() || c == ' ') {
-        return Err(format!(
-            "label {label:?} is not a word of at most {MAX_LABEL_LEN} bytes"
-        ));
-    }
-    if let Some(known) = labels {
-        if !known.iter().any(|k| k == label) {
-            return Err(format!(
-                "label {label:?} is not one of the model's ({})",
-                known.join(", ")
-            ));
-        }
-    }
-    Ok(())
+    check_label(label, labels).map(|_| ())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-
-    fn file(body: &str) -> tempfile::TempPath {
-        let mut f = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
-        f.write_all(body.as_bytes()).unwrap();
-        f.into_temp_path()
-    }
+    use crate::data::csv_rows::temp_csv as file;
 
     #[test]
     fn quoted_fields_bad_rows_and_model_labels() {

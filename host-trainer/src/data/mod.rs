@@ -6,10 +6,12 @@
 //! [`labelled`]), token sequences for either task ([`sequences`]) and padded
 //! mini-batches of them ([`batch`]), which is all the training engine sees.
 //!
-//! Bad rows are skipped and reported, never fatal.
+//! Bad rows are skipped and reported, never fatal. The CSV readers of labelled names and
+//! of messages take their rows and columns the same way (`csv_rows`).
 
 pub mod batch;
 pub mod cmudict;
+pub(crate) mod csv_rows;
 pub mod labelled;
 pub mod messages;
 pub mod names;

@@ -123,6 +123,8 @@ fn half_bfloat_and_double_weights_are_read() {
 fn malformed_files_are_one_line_errors() {
     let ok = r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#;
     assert!(parse(&raw(ok, &[0; 8])).is_ok());
+    // A file of one tensor `a` whose header entry is `entry`, with `n` zero bytes of data.
+    let one = |entry: &str, n: usize| raw(format!(r#"{{"a":{{{entry}}}}}"#), &vec![0; n]);
     let cases: &[(Vec<u8>, &str)] = &[
         (vec![], "shorter than the 8-byte"),
         (vec![1, 0, 0], "shorter than the 8-byte"),
@@ -134,90 +136,47 @@ fn malformed_files_are_one_line_errors() {
         (raw(r#"{"__metadata__":{"k":1}}"#, &[]), "not a string"),
         (
             raw(
-                r#"{"a":{"dtype":"F17","shape":[1],"data_offsets":[0,4]}}"#,
-                &[0; 4],
-            ),
-            "unknown dtype",
-        ),
-        (
-            raw(r#"{"a":{"shape":[1],"data_offsets":[0,4]}}"#, &[0; 4]),
-            "no dtype",
-        ),
-        (
-            raw(
-                r#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#,
-                &[0; 4],
-            ),
-            "not a size",
-        ),
-        (
-            raw(
-                r#"{"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#,
-                &[0; 4],
-            ),
-            "not a size",
-        ),
-        (
-            raw(
-                r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0]}}"#,
-                &[0; 4],
-            ),
-            "not 2",
-        ),
-        (
-            raw(
-                r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,8]}}"#,
-                &[0; 4],
-            ),
-            "outside",
-        ),
-        (
-            raw(
-                r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}"#,
-                &[0; 4],
-            ),
-            "outside",
-        ),
-        (
-            raw(
-                r#"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#,
-                &[0; 8],
-            ),
-            "needs 12 bytes",
-        ),
-        (
-            raw(
-                r#"{"a":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,8]}}"#,
-                &[0; 8],
-            ),
-            "too large",
-        ),
-        (
-            raw(
                 r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
                 &[0; 8],
             ),
             "overlaps",
         ),
         (
-            raw(
-                r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
-                &[0; 8],
-            ),
-            "hole",
+            one(r#""dtype":"F17","shape":[1],"data_offsets":[0,4]"#, 4),
+            "unknown dtype",
         ),
+        (one(r#""shape":[1],"data_offsets":[0,4]"#, 4), "no dtype"),
         (raw(ok, &[0; 12]), "after the last tensor"),
         (
-            raw(
-                r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":1}}"#,
-                &[0; 4],
-            ),
+            one(r#""dtype":"F32","shape":[1],"data_offsets":[0,4],"x":1"#, 4),
             "unknown field",
         ),
         (raw(b"{\"a\xff\":1}", &[]), "not UTF-8"),
     ];
+    // One F32 tensor `a` of `shape` at `data_offsets`, with `n` zero bytes of data:
+    // (shape, data_offsets, n, error).
+    let f32_cases: &[(&str, &str, usize, &str)] = &[
+        ("[-1]", "[0,4]", 4, "not a size"),
+        ("[1.5]", "[0,4]", 4, "not a size"),
+        ("[1]", "[0]", 4, "not 2"),
+        ("[1]", "[0,8]", 4, "outside"),
+        ("[1]", "[4,0]", 4, "outside"),
+        ("[3]", "[0,8]", 8, "needs 12 bytes"),
+        (
+            "[4294967296,4294967296,4294967296]",
+            "[0,8]",
+            8,
+            "too large",
+        ),
+        ("[1]", "[4,8]", 8, "hole"),
+    ];
+    let f32_cases = f32_cases.iter().map(|&(shape, offsets, n, needle)| {
+        let entry = format!(r#""dtype":"F32","shape":{shape},"data_offsets":{offsets}"#);
+        (one(&entry, n), needle)
+    });
+    let cases = cases.iter().cloned().chain(f32_cases);
     for (bytes, needle) in cases {
-        let e = parse_err(bytes);
+        let e = parse_err(&bytes);
         assert!(e.contains(needle), "{e:?} lacks {needle:?}");
     }
 }
