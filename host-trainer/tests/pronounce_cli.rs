@@ -466,11 +466,12 @@ fn eval_agrees_with_the_trainers_own_validation_score() {
         "--quiet",
     ]);
     let log = ok_keep(&o);
-    // "… WER 100.00%  PER 80.13% (float greedy) …" on the last epoch line.
+    // "… WER 100.00%  PER 80.13% (float greedy) … *best" on the line of the epoch whose
+    // weights the checkpoint keeps (the last one marked best).
     let epoch = log
         .lines()
-        .rfind(|l| l.starts_with("epoch"))
-        .expect("epoch lines");
+        .rfind(|l| l.starts_with("epoch") && l.ends_with("*best"))
+        .expect("a best epoch line");
     let pct = |key: &str| -> f64 {
         let rest = &epoch[epoch
             .find(key)
