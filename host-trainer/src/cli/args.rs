@@ -113,13 +113,14 @@ pub struct TrainArgs {
     #[arg(long)]
     pub embed: Option<usize>,
     /// Passes over the training names [default: 40; 20 for --task classify; 12 for
-    /// --tokens word].
+    /// --tokens word; 30 for --task seq2seq].
     #[arg(long)]
     pub epochs: Option<u32>,
     /// Names per mini-batch [default: 64; 32 messages for --tokens word].
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// Peak learning rate (Adam; warm-up, then cosine decay) [default: 0.004].
+    /// Peak learning rate (Adam; warm-up, then cosine decay) [default: 0.004; 0.008 for
+    /// --task seq2seq].
     #[arg(long)]
     pub lr: Option<f32>,
     /// Decoupled weight decay (AdamW) per unit of learning rate
