@@ -92,6 +92,17 @@ fn bad_input_is_a_one_line_error_naming_file_and_line() {
     assert!(err.contains("bad.dict:2: `abd` has no phonemes"), "{err}");
     let odd = train(dir.path(), &data, &["--hidden", "15"]);
     assert!(String::from_utf8_lossy(&odd.stderr).contains("--hidden must be even"));
+    let drop = train(dir.path(), &data, &["--dropout", "1"]);
+    assert!(String::from_utf8_lossy(&drop.stderr).contains("--dropout must be in [0, 1)"));
+    let names = Command::new(env!("CARGO_BIN_EXE_micrornn"))
+        .args(["train", "--dropout", "0.2"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&names.stderr);
+    assert!(
+        !names.status.success() && err.contains("--dropout is only for --task seq2seq"),
+        "{err}"
+    );
 }
 
 /// By hand: `MICRORNN_S2S_CKPT=p.ckpt MICRORNN_S2S_VAL=p.val.dict cargo test -p
